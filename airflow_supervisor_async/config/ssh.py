@@ -1,0 +1,73 @@
+"""How Airflow reaches a remote supervisord host over SSH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+__all__ = ("SSHConfiguration",)
+
+
+class SSHConfiguration(BaseModel):
+    """SSH options for a supervisord running on another host.
+
+    Give either ``ssh_conn_id`` (an Airflow SSH connection, read inside the worker or the
+    triggerer, so no secret is ever stored in a DAG or a trigger row) or ``host`` with the
+    options below. When both are given, the explicit options override the connection's.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    ssh_conn_id: str | None = Field(
+        default=None,
+        description="Airflow connection id of type `ssh` to read host, port, user and key from. "
+        "Resolved where the task or trigger runs; preferred over putting secrets in the configuration.",
+    )
+    host: str | None = Field(default=None, description="Remote host name or address to SSH to.")
+    port: int = Field(default=22, ge=1, le=65535, description="SSH port of the remote host.")
+    username: str | None = Field(
+        default=None, description="Remote user. Defaults to the connection's login or the local user."
+    )
+    key_file: Path | None = Field(
+        default=None, description="Private key file for public-key authentication. Default: the agent and ~/.ssh keys."
+    )
+    password: SecretStr | None = Field(
+        default=None,
+        description="SSH password. Prefer keys or `ssh_conn_id`; never logged or serialized into trigger rows.",
+    )
+    known_hosts: Path | None = Field(
+        default=None,
+        description="known_hosts file to verify the host key against. Default: ~/.ssh/known_hosts.",
+    )
+    check_host_key: bool = Field(
+        default=True,
+        description="Verify the remote host key against `known_hosts`. Turning this off exposes the "
+        "connection to man-in-the-middle attacks; only do it on trusted networks or in tests.",
+    )
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the SSH handshake.")
+    keepalive_interval: float = Field(
+        default=15.0,
+        ge=0,
+        description="Seconds between SSH keepalives, so a silently dead connection is noticed "
+        "(0 turns them off; not recommended).",
+    )
+    keepalive_count_max: int = Field(
+        default=3, ge=1, description="Unanswered keepalives after which the connection is considered dead."
+    )
+    command_prefix: str = Field(
+        default="",
+        description="Shell text put before every remote command, e.g. `source ~/venv/bin/activate &&` "
+        "so that `supervisord` is found on the remote PATH.",
+    )
+
+    @model_validator(mode="after")
+    def _host_or_connection(self) -> SSHConfiguration:
+        if not self.ssh_conn_id and not self.host:
+            raise ValueError("ssh: give either `ssh_conn_id` (an Airflow SSH connection id) or `host`")
+        return self
+
+    @property
+    def pool_key(self) -> tuple[str, int, str]:
+        """Identity of the SSH connection in the pool: one connection per (host, port, user)."""
+        return (self.host or f"conn:{self.ssh_conn_id}", self.port, self.username or "")

@@ -1,0 +1,6 @@
+"""Shared fixtures live in tests/fixtures/ as pytest plugins: real supervisord, real sshd, Airflow home."""
+
+pytest_plugins = [
+    "tests.fixtures.supervisord",
+    "tests.fixtures.sshd",
+]
