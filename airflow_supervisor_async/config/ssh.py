@@ -55,12 +55,6 @@ class SSHConfiguration(BaseModel):
     keepalive_count_max: int = Field(
         default=3, ge=1, description="Unanswered keepalives after which the connection is considered dead."
     )
-    command_prefix: str = Field(
-        default="",
-        description="Shell text put before every remote command, e.g. `source ~/venv/bin/activate &&` "
-        "so that `supervisord` is found on the remote PATH.",
-    )
-
     @model_validator(mode="after")
     def _host_or_connection(self) -> SSHConfiguration:
         if not self.ssh_conn_id and not self.host:
