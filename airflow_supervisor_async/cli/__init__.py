@@ -1,0 +1,1 @@
+"""The ``airflow-supervisor-async`` command line."""

@@ -1,0 +1,70 @@
+"""``render`` and ``validate``: work on a configuration file without Airflow or a running supervisord."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import ConfigurationError, SupervisorAirflowConfiguration
+from ..config.files import atomic_write_text
+
+__all__ = ("load_from_args", "register")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every command that reads a configuration file takes."""
+    parser.add_argument("config", type=Path, help="YAML configuration file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value, e.g. --set program.feed.command='python feed.py' (repeatable)",
+    )
+    parser.add_argument("--key", default=None, help="extension to use in an airflow-config file with several")
+
+
+def load_from_args(args: argparse.Namespace) -> SupervisorAirflowConfiguration:
+    """Load the configuration named on the command line (raises ``ConfigurationError``)."""
+    return SupervisorAirflowConfiguration.load(args.config, args.overrides, key=args.key)
+
+
+def _render(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_from_args(args)
+        text = cfg.to_conf()
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(args.output, text, mode=cfg.config_file_mode())
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_from_args(args)
+        cfg.to_conf()
+    except ConfigurationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    kind = "remote (SSH)" if cfg.xmlrpc_endpoint().ssh else "local"
+    print(f"{args.config}: valid {kind} configuration with {len(cfg.program)} program(s): {', '.join(cfg.program)}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``render`` and ``validate``."""
+    render = subparsers.add_parser("render", help="print (or write) the supervisord.conf a configuration renders")
+    add_config_arguments(render)
+    render.add_argument("-o", "--output", type=Path, default=None, help="write to this file (atomically) instead")
+    render.set_defaults(handler=_render)
+
+    validate = subparsers.add_parser("validate", help="check a configuration; exit 0 if valid, 1 with the errors")
+    add_config_arguments(validate)
+    validate.set_defaults(handler=_validate)

@@ -1,0 +1,65 @@
+"""One error type for every configuration problem, with messages that name the field and the value."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+__all__ = ("ConfigurationError", "format_validation_error")
+
+# Inputs under these keys are never echoed back in an error message.
+_SECRET_KEYS = frozenset({"password", "passphrase", "private_key", "secret", "token"})
+
+
+class ConfigurationError(ValueError):
+    """The configuration is invalid; nothing was written or started.
+
+    ``problems`` holds one ``(path, message)`` pair per problem, ``path`` in dotted form
+    (``program.feed.command``).
+    """
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = [f"invalid supervisor configuration{where}:"] + [f"  {path}: {msg}" for path, msg in problems]
+        super().__init__("\n".join(lines))
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        # pydantic inserts validator names (e.g. "function-after[...]") into locations; they mean nothing to users
+        if isinstance(item, str) and ("[" in item or item.startswith("function-")):
+            continue
+        parts.append(f"[{item}]" if isinstance(item, int) else str(item))
+    return ".".join(parts).replace(".[", "[") or "(top level)"
+
+
+def _describe_input(loc: tuple[int | str, ...], value: Any) -> str:
+    if any(str(part).lower() in _SECRET_KEYS for part in loc):
+        return "<hidden>"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """Turn a pydantic ``ValidationError`` into ``(dotted path, message)`` pairs for users."""
+    problems: list[tuple[str, str]] = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        path = _dotted(loc)
+        if prefix:
+            path = f"{prefix}.{path}" if path != "(top level)" else prefix
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            message = f"unknown key {str(loc[-1])!r} (not a supported option here; check the spelling)"
+        elif kind == "missing":
+            message = "required but missing"
+        else:
+            msg = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            message = f"{msg} (got {_describe_input(loc, item.get('input'))})"
+        problems.append((path, message))
+    return problems
