@@ -89,6 +89,12 @@ class AirflowConfiguration(BaseModel):
         "never logged or put in trigger rows.",
     )
     rpcpath: str = Field(default="/RPC2", description="HTTP path of supervisord's XML-RPC handler.")
+    xmlrpc_conn_id: str | None = Field(
+        default=None,
+        description="Airflow connection whose login/password are the XML-RPC username/password. Use it instead of "
+        "`password` for jobs monitored by the triggerer: the password is read where tasks and triggers run and never "
+        "stored in a DAG file or a trigger row. Only the unix socket (the default) needs no password at all.",
+    )
 
     # -- defaults applied to every program that does not set its own -------------------
     startsecs: int = Field(
@@ -355,7 +361,7 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
         """Where Airflow's client reaches this supervisord's XML-RPC interface."""
         airflow = self.airflow
         common: dict[str, Any] = {"rpcpath": airflow.rpcpath, "username": airflow.username,
-                                  "password": airflow.password, "ssh": self._ssh()}
+                                  "password": airflow.password, "ssh": self._ssh(), "conn_id": airflow.xmlrpc_conn_id}
         if airflow.transport == "tcp" and airflow.port is not None:
             bind_host, port = _split_host_port(airflow.port)
             host = airflow.host if bind_host in _ALL_INTERFACES else bind_host

@@ -27,6 +27,11 @@ class XmlRpcEndpoint(BaseModel):
     username: str | None = Field(default=None, description="HTTP basic-auth user configured in supervisord.")
     password: SecretStr | None = Field(default=None, description="HTTP basic-auth password configured in supervisord.")
     ssh: SSHConfiguration | None = Field(default=None, description="Reach the endpoint through this SSH host.")
+    conn_id: str | None = Field(
+        default=None,
+        description="Airflow connection whose login/password are the XML-RPC username/password, resolved where "
+        "the call runs (worker or triggerer) so the password is never stored in a DAG or a trigger row.",
+    )
 
     @model_validator(mode="after")
     def _one_address(self) -> XmlRpcEndpoint:
