@@ -1,0 +1,86 @@
+"""Decide what a snapshot of program states means for the job. Pure functions, no I/O, no Airflow."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from ..client import ProcessInfo
+
+__all__ = ("Outcome", "Verdict", "judge", "program_summary")
+
+
+class Outcome(StrEnum):
+    """How one round of monitoring ended."""
+
+    DONE = "done"  # every program exited with an expected exit code
+    FAILED = "failed"  # a program exited unexpectedly, went FATAL, or was stopped outside Airflow
+    DEADLINE = "deadline"  # runtime / endtime / the run's watch window was reached while programs ran
+    UNREACHABLE = "unreachable"  # supervisord could not be reached for longer than the retry budget
+
+
+class Verdict:
+    """The judgement of one snapshot: an outcome, or None to keep watching, plus who failed."""
+
+    __slots__ = ("failed", "outcome")
+
+    def __init__(self, outcome: Outcome | None, failed: list[str]) -> None:
+        self.outcome = outcome
+        self.failed = failed
+
+
+def _full_name(info: ProcessInfo) -> str:
+    return info.name if info.group == info.name else f"{info.group}:{info.name}"
+
+
+def _is_failure(info: ProcessInfo, exitcodes: Iterable[int]) -> bool:
+    state = info.state.name
+    if state == "FATAL":
+        return True
+    if state == "EXITED":
+        return info.exitstatus not in set(exitcodes)
+    # STOPPED means someone stopped it outside Airflow (Airflow starts programs before watching)
+    return state in ("STOPPED", "UNKNOWN")
+
+
+def judge(
+    infos: Iterable[ProcessInfo], programs: Iterable[str], exitcodes: Mapping[str, list[int]]
+) -> Verdict:
+    """Judge one ``getAllProcessInfo`` snapshot for the watched ``programs`` (group names).
+
+    A program missing from the snapshot counts as failed (its config was removed or changed).
+    """
+    watched = set(programs)
+    seen: set[str] = set()
+    failed: list[str] = []
+    all_done = True
+    for info in infos:
+        if info.group not in watched:
+            continue
+        seen.add(info.group)
+        if _is_failure(info, exitcodes.get(info.group, [0])):
+            failed.append(_full_name(info))
+        elif info.state.name != "EXITED":
+            all_done = False  # STARTING, RUNNING, BACKOFF (supervisord retries) or STOPPING
+    failed.extend(sorted(watched - seen))
+    if failed:
+        return Verdict(Outcome.FAILED, sorted(failed))
+    return Verdict(Outcome.DONE if all_done else None, [])
+
+
+def program_summary(infos: Iterable[ProcessInfo], programs: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Per-process state for the event payload: plain, deterministic data (no timestamps)."""
+    watched = set(programs)
+    return {
+        _full_name(info): {
+            "state": info.state.name,
+            "exitstatus": info.exitstatus,
+            "pid": info.pid,
+            "spawnerr": info.spawnerr or None,
+        }
+        for info in sorted(infos, key=_full_name)
+        if info.group in watched
+    }
