@@ -199,6 +199,23 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
     maxretrigger: int | None = Field(
         default=None, ge=0, description="Most times the job continues into a new DAG run. Default: no limit."
     )
+    max_restarts: int | None = Field(
+        default=3,
+        ge=0,
+        description="How often failed programs are restarted (while still watched without a worker slot) before "
+        "the job fails. The count carries over into continuation DAG runs. `null` means no limit.",
+    )
+    unreachable_timeout: timedelta = Field(
+        default=timedelta(minutes=1),
+        gt=timedelta(0),
+        description="How long supervisord may stay unreachable (retried with backoff) before the job fails.",
+    )
+    log_tail_bytes: int = Field(
+        default=4096,
+        ge=0,
+        le=1_048_576,
+        description="Bytes of stdout and stderr of a failed program copied into the Airflow task log.",
+    )
     reference_date: Literal["start_date", "logical_date", "data_interval_end"] = Field(
         default="data_interval_end",
         description="Which date of the DAG run `runtime` counts from. Airflow runs a schedule at the end of its "

@@ -105,7 +105,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
         backoff = min(1.0, self.check_interval)
         while True:
             try:
-                infos = await client.get_all_process_info()
+                payload = await self.poll(client, where)
             except SupervisorAuthError as exc:  # retrying cannot fix credentials
                 return self._payload(Outcome.UNREACHABLE, where=where, error=str(exc), since=time.time())
             except SupervisorError as exc:
@@ -117,16 +117,26 @@ class SupervisorProgramsTrigger(BaseTrigger):
                 await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
                 backoff = min(backoff * 2, _MAX_BACKOFF, max(self.unreachable_after / 4, 1.0))
                 continue
+            if payload is not None:
+                return payload
             failing_since, backoff = None, min(1.0, self.check_interval)
-            verdict = judge(infos, self.programs, self.exitcodes)
-            if verdict.outcome is not None:
-                logs = await self._log_tails(client, verdict.failed)
-                return self._payload(verdict.outcome, where=where, infos=infos, failed=verdict.failed, logs=logs)
-            now = time.time()
-            for reason, limit in (("deadline", self.deadline), ("window", self.window_end)):
-                if limit is not None and now >= limit:
-                    return self._payload(Outcome.DEADLINE, where=where, infos=infos, reason=reason)
-            await asyncio.sleep(self._next_sleep(now))
+            await asyncio.sleep(self._next_sleep(time.time()))
+
+    async def poll(self, client: SupervisorClient, where: str) -> dict[str, Any] | None:
+        """One look at the programs: the event payload if monitoring is over, else None.
+
+        Raises ``SupervisorError`` when supervisord cannot be asked.
+        """
+        infos = await client.get_all_process_info()
+        verdict = judge(infos, self.programs, self.exitcodes)
+        if verdict.outcome is not None:
+            logs = await self._log_tails(client, verdict.failed)
+            return self._payload(verdict.outcome, where=where, infos=infos, failed=verdict.failed, logs=logs)
+        now = time.time()
+        for reason, limit in (("deadline", self.deadline), ("window", self.window_end)):
+            if limit is not None and now >= limit:
+                return self._payload(Outcome.DEADLINE, where=where, infos=infos, reason=reason)
+        return None
 
     def _next_sleep(self, now: float) -> float:
         sleep = self.check_interval * random.uniform(0.9, 1.1)
@@ -168,6 +178,8 @@ class SupervisorProgramsTrigger(BaseTrigger):
             "error": error,
             "unreachable_since": _iso(since),
             "restarts": self.restarts,
+            "deadline": self.deadline,
+            "window_end": self.window_end,
         }
 
     async def cleanup(self) -> None:

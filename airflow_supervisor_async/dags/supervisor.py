@@ -1,0 +1,226 @@
+"""``Supervisor``: the ten steps of a supervisord job as tasks of a DAG.
+
+::
+
+    configure-supervisor >> start-supervisor >> start-programs >> check-programs >> evaluate-programs
+    evaluate-programs >> restart-programs >> end-monitoring        (failure route)
+    evaluate-programs >> end-monitoring                            (done / deadline route)
+    end-monitoring >> stop-programs >> stop-supervisor >> unconfigure-supervisor   (teardown)
+
+Task ids are ``<prefix>-<step>`` with the DAG id as the default prefix (the ids airflow-supervisor
+used). The stop steps are Airflow teardown tasks of ``configure-supervisor``: they clean up after a
+failure too, and the DAG run's state is the state of the job, not of its cleanup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..config import SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
+from ..operators.lifecycle import (
+    RemoveSupervisorConfigOperator,
+    StartSupervisorOperator,
+    StopSupervisorOperator,
+    WriteSupervisorConfigOperator,
+)
+from ..operators.programs import StartProgramsOperator, StopProgramsOperator
+from ..operators.routing import EndMonitoringOperator, EvaluateProgramsOperator
+from ..sensors.programs import RestartProgramsOperator, SupervisorProgramsSensor
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG, BaseOperator
+
+    from ..config import SSHConfiguration
+
+__all__ = ("STEPS", "Supervisor", "SupervisorLocal", "SupervisorRemote")
+
+#: The steps, in order, as (step name used in task ids, attribute name).
+STEPS: tuple[tuple[str, str], ...] = (
+    ("configure-supervisor", "configure_supervisor"),
+    ("start-supervisor", "start_supervisor"),
+    ("start-programs", "start_programs"),
+    ("check-programs", "check_programs"),
+    ("evaluate-programs", "evaluate_programs"),
+    ("restart-programs", "restart_programs"),
+    ("end-monitoring", "end_monitoring"),
+    ("stop-programs", "stop_programs"),
+    ("stop-supervisor", "stop_supervisor"),
+    ("unconfigure-supervisor", "unconfigure_supervisor"),
+)
+
+
+class Supervisor:
+    """Add a supervisord job to ``dag``: ten tasks with stable ids, one property per step.
+
+    Hook your own tasks in with ``>>`` on the properties, e.g. ``sup.evaluate_programs >> alert >>
+    sup.restart_programs`` to alert before each restart, or ``restart_on_failure=False`` and
+    ``sup.evaluate_programs >> my_recovery`` to replace the restart. The whole block chains like a
+    task: ``prepare >> sup >> report``.
+
+    :param dag: the DAG to add the tasks to.
+    :param cfg: the job; a ``SupervisorSSHAirflowConfiguration`` runs it on another host over SSH.
+    :param task_id_prefix: prefix of the task ids. Default: the DAG id.
+    :param restart_on_failure: restart failed programs (and keep watching) up to ``cfg.max_restarts``.
+    :param operator_kwargs: passed to every task (e.g. ``retries``, ``owner``).
+    """
+
+    def __init__(
+        self,
+        dag: DAG,
+        cfg: SupervisorAirflowConfiguration,
+        *,
+        task_id_prefix: str | None = None,
+        restart_on_failure: bool = True,
+        **operator_kwargs: Any,
+    ) -> None:
+        self.dag = dag
+        self.cfg = cfg
+        self.prefix = task_id_prefix or dag.dag_id
+        self._tasks: dict[str, BaseOperator] = {}
+        common = {"dag": dag, "cfg": cfg, **operator_kwargs}
+        ids = {attr: self.task_id(step) for step, attr in STEPS}
+
+        self._add("configure_supervisor", WriteSupervisorConfigOperator(task_id=ids["configure_supervisor"], **common))
+        self._add("start_supervisor", StartSupervisorOperator(task_id=ids["start_supervisor"], **common))
+        self._add("start_programs", StartProgramsOperator(task_id=ids["start_programs"], **common))
+        self._add("check_programs", SupervisorProgramsSensor(task_id=ids["check_programs"], **common))
+        self._add("evaluate_programs", EvaluateProgramsOperator(
+            task_id=ids["evaluate_programs"], check_task_id=ids["check_programs"],
+            end_task_id=ids["end_monitoring"], **common))
+        if restart_on_failure:
+            self._add("restart_programs", RestartProgramsOperator(
+                task_id=ids["restart_programs"], check_task_id=ids["check_programs"], **common))
+        self._add("end_monitoring", EndMonitoringOperator(
+            task_id=ids["end_monitoring"], monitor_task_ids=[ids["restart_programs"], ids["check_programs"]],
+            trigger_rule="none_failed_min_one_success", **common))
+        for attr, cls in (("stop_programs", StopProgramsOperator), ("stop_supervisor", StopSupervisorOperator),
+                          ("unconfigure_supervisor", RemoveSupervisorConfigOperator)):
+            self._add(attr, cls(task_id=ids[attr], route_task_id=ids["end_monitoring"], **common))
+
+        t = self._tasks
+        t["configure_supervisor"] >> t["start_supervisor"] >> t["start_programs"] >> t["check_programs"]
+        t["check_programs"] >> t["evaluate_programs"] >> t["end_monitoring"]
+        if restart_on_failure:
+            t["evaluate_programs"] >> t["restart_programs"] >> t["end_monitoring"]
+        t["end_monitoring"] >> t["stop_programs"] >> t["stop_supervisor"] >> t["unconfigure_supervisor"]
+        setup = t["configure_supervisor"].as_setup()
+        for attr in ("stop_programs", "stop_supervisor", "unconfigure_supervisor"):
+            t[attr].as_teardown(setups=setup, on_failure_fail_dagrun=True)
+
+    def _add(self, attr: str, task: BaseOperator) -> None:
+        self._tasks[attr] = task
+
+    def task_id(self, step: str) -> str:
+        """The task id of ``step`` (e.g. ``"check-programs"``)."""
+        return f"{self.prefix}-{step}"
+
+    # -- one property per step -------------------------------------------------------------
+    @property
+    def configure_supervisor(self) -> BaseOperator:
+        """Step 1: write supervisord.conf."""
+        return self._tasks["configure_supervisor"]
+
+    @property
+    def start_supervisor(self) -> BaseOperator:
+        """Step 2: start supervisord."""
+        return self._tasks["start_supervisor"]
+
+    @property
+    def start_programs(self) -> BaseOperator:
+        """Step 3: start the programs."""
+        return self._tasks["start_programs"]
+
+    @property
+    def check_programs(self) -> BaseOperator:
+        """Step 4: watch the programs (deferred; no worker slot)."""
+        return self._tasks["check_programs"]
+
+    @property
+    def evaluate_programs(self) -> BaseOperator:
+        """Step 5: route on the outcome (failure route = its direct downstream tasks)."""
+        return self._tasks["evaluate_programs"]
+
+    @property
+    def restart_programs(self) -> BaseOperator | None:
+        """Step 6: restart failed programs and watch again (None with ``restart_on_failure=False``)."""
+        return self._tasks.get("restart_programs")
+
+    @property
+    def end_monitoring(self) -> BaseOperator:
+        """Step 7: end the watch; stop, keep running, or continue in a new DAG run."""
+        return self._tasks["end_monitoring"]
+
+    @property
+    def stop_programs(self) -> BaseOperator:
+        """Step 8: stop the programs (teardown)."""
+        return self._tasks["stop_programs"]
+
+    @property
+    def stop_supervisor(self) -> BaseOperator:
+        """Step 9: stop supervisord (teardown)."""
+        return self._tasks["stop_supervisor"]
+
+    @property
+    def unconfigure_supervisor(self) -> BaseOperator:
+        """Step 10: remove the config (teardown)."""
+        return self._tasks["unconfigure_supervisor"]
+
+    @property
+    def tasks(self) -> list[BaseOperator]:
+        """Every task of the block, in step order."""
+        return list(self._tasks.values())
+
+    # -- chain like an operator ---------------------------------------------------------------
+    def __rshift__(self, other: Any) -> Any:
+        self.unconfigure_supervisor >> other
+        return other
+
+    def __lshift__(self, other: Any) -> Any:
+        other >> self.configure_supervisor
+        return other
+
+    def __rrshift__(self, other: Any) -> Supervisor:
+        other >> self.configure_supervisor
+        return self
+
+    def __rlshift__(self, other: Any) -> Supervisor:
+        self.unconfigure_supervisor >> other
+        return self
+
+
+class SupervisorLocal(Supervisor):
+    """A supervisord job on the worker's host (the configuration must not be an SSH one)."""
+
+    def __init__(self, dag: DAG, cfg: SupervisorAirflowConfiguration, **kwargs: Any) -> None:
+        if isinstance(cfg, SupervisorSSHAirflowConfiguration):
+            raise TypeError("SupervisorLocal got an SSH configuration; use SupervisorRemote or Supervisor")
+        super().__init__(dag, cfg, **kwargs)
+
+
+class SupervisorRemote(Supervisor):
+    """A supervisord job on another host, reached over SSH.
+
+    :param ssh_conn_id: Airflow SSH connection to use (overrides ``cfg.ssh.ssh_conn_id``).
+    :param ssh: explicit SSH options (override ``cfg.ssh``).
+    """
+
+    def __init__(
+        self,
+        dag: DAG,
+        cfg: SupervisorAirflowConfiguration,
+        *,
+        ssh_conn_id: str | None = None,
+        ssh: SSHConfiguration | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if ssh is None and ssh_conn_id is not None:
+            from ..config import SSHConfiguration
+
+            base = cfg.ssh.model_dump() if isinstance(cfg, SupervisorSSHAirflowConfiguration) else {}
+            ssh = SSHConfiguration.model_validate({**base, "ssh_conn_id": ssh_conn_id})
+        if ssh is not None:
+            data = {name: getattr(cfg, name) for name in type(cfg).model_fields}
+            cfg = SupervisorSSHAirflowConfiguration.model_validate({**data, "ssh": ssh})
+        if not isinstance(cfg, SupervisorSSHAirflowConfiguration):
+            raise TypeError("SupervisorRemote needs an SSH configuration, `ssh_conn_id` or `ssh` options")
+        super().__init__(dag, cfg, **kwargs)

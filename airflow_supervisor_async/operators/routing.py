@@ -1,0 +1,159 @@
+"""Steps 5 and 7: read the monitoring outcome, choose the route, and continue always-on jobs in a new DAG run.
+
+State that must outlive a DAG run (restart and continuation counts) travels in the new run's
+``conf`` under ``CONF_KEY``; state within a run travels in XComs of the monitoring tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.standard.operators.branch import BaseBranchOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from .base import SupervisorStepMixin, SupervisorStepOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from ..config import SupervisorAirflowConfiguration
+
+__all__ = (
+    "CONF_KEY",
+    "ROUTE_KEY",
+    "EndMonitoringOperator",
+    "EvaluateProgramsOperator",
+    "final_outcome",
+    "SupervisorTeardownOperator",
+    "job_state",
+)
+
+CONF_KEY = "airflow_supervisor_async"
+ROUTE_KEY = "route"
+
+
+def job_state(context: Context) -> dict[str, int]:
+    """``{"retrigger": n, "restarts": r}`` carried into this DAG run by a continuation (zeros otherwise)."""
+    dag_run = context.get("dag_run")
+    conf = (getattr(dag_run, "conf", None) or {}).get(CONF_KEY) or {}
+    return {"retrigger": int(conf.get("retrigger", 0)), "restarts": int(conf.get("restarts", 0))}
+
+
+def final_outcome(context: Context, monitor_task_ids: list[str]) -> dict[str, Any] | None:
+    """The last monitoring event payload among ``monitor_task_ids`` (restart task first: it ran later)."""
+    ti = context["ti"]
+    for task_id in monitor_task_ids:
+        payload = ti.xcom_pull(task_ids=task_id)
+        if isinstance(payload, dict) and "outcome" in payload:
+            return payload
+    return None
+
+
+class SupervisorTeardownOperator(SupervisorStepOperator):
+    """Base of the stop steps (8-10): they act on the route chosen by end-monitoring.
+
+    :param route_task_id: task id of the end-monitoring step. When it did not run (a failure
+        upstream), the stop steps act if ``stop_on_exit`` is set, so a failed job is cleaned up.
+    """
+
+    def __init__(self, *, route_task_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.route_task_id = route_task_id
+
+    def skip_unless_tearing_down(self, context: Context, what: str) -> None:
+        """Raise ``AirflowSkipException`` when the job keeps running."""
+        route = context["ti"].xcom_pull(task_ids=self.route_task_id, key=ROUTE_KEY) if self.route_task_id else None
+        act = self.cfg.stop_on_exit if route is None else route == "stop"
+        if not act:
+            raise AirflowSkipException(f"the job keeps running (route {route or 'keep'}): {what} left as is")
+
+
+class EvaluateProgramsOperator(SupervisorStepMixin, BaseBranchOperator):
+    """Step 5: route on the monitoring outcome.
+
+    ``failed`` follows every direct downstream task (the restart step by default, or the user's own
+    failure tasks) and ``end_task_id`` after them; anything else goes straight to ``end_task_id``. With nothing on the
+    failure route, a failure fails this task (the stop steps still clean up).
+
+    :param check_task_id: task id of the monitoring sensor.
+    :param end_task_id: task id of the end-monitoring step.
+    """
+
+    ui_color = "#fdebd0"
+
+    def __init__(self, *, cfg: SupervisorAirflowConfiguration, check_task_id: str, end_task_id: str,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        self.check_task_id = check_task_id
+        self.end_task_id = end_task_id
+
+    def choose_branch(self, context: Context) -> list[str]:
+        payload = final_outcome(context, [self.check_task_id])
+        outcome = payload["outcome"] if payload else None
+        self.log.info("monitoring outcome: %s", outcome)
+        if outcome != "failed":
+            return [self.end_task_id]
+        failure_route = sorted(set(self.downstream_task_ids) - {self.end_task_id})
+        if not failure_route:
+            failed = ", ".join(payload["failed"]) if payload else "?"
+            raise AirflowFailException(f"program(s) failed: {failed}; no restart or failure task is configured")
+        # end-monitoring stays followed: it waits for the failure route, then ends the watch
+        return [*failure_route, self.end_task_id]
+
+
+class EndMonitoringOperator(SupervisorStepOperator):
+    """Step 7: end the watch and choose what happens to the running job.
+
+    Pushes the route (XCom key ``route``) the stop steps follow: ``stop`` (programs finished, or a
+    deadline with ``stop_on_exit``), ``keep`` (leave them running), or ``continue`` (the run's watch
+    window ended while programs run: a new DAG run takes over, carrying the restart count).
+
+    :param monitor_task_ids: monitoring tasks whose outcome counts, latest first.
+    """
+
+    def __init__(self, *, monitor_task_ids: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.monitor_task_ids = monitor_task_ids
+
+    def execute(self, context: Context) -> str:
+        payload = final_outcome(context, self.monitor_task_ids) or {}
+        outcome, reason = payload.get("outcome"), payload.get("reason")
+        state = job_state(context)
+        route = self._route(outcome, reason, state)
+        context["ti"].xcom_push(key=ROUTE_KEY, value=route)
+        self.log.info("outcome %s (%s) -> %s", outcome, reason or "-", route)
+        if route == "continue":
+            self._continue_job(context, state, int(payload.get("restarts", state["restarts"])))
+        return route
+
+    def _route(self, outcome: str | None, reason: str | None, state: dict[str, int]) -> str:
+        if outcome == "deadline" and reason == "window":
+            limit = self.cfg.maxretrigger
+            if limit is None or state["retrigger"] < limit:
+                return "continue"
+            self.log.info("maxretrigger (%s) reached: the job ends here", limit)
+        return "stop" if self.cfg.stop_on_exit else "keep"
+
+    def _continue_job(self, context: Context, state: dict[str, int], restarts: int) -> None:
+        from airflow.providers.common.compat.sdk import DagRunTriggerException
+
+        dag_id = context["dag"].dag_id
+        now = datetime.now(UTC)
+        conf = {CONF_KEY: {"retrigger": state["retrigger"] + 1, "restarts": restarts}}
+        self.log.info("continuing the job in a new run of %s with %s", dag_id, conf)
+        raise DagRunTriggerException(
+            trigger_dag_id=dag_id,
+            dag_run_id=f"supervisor_continue__{now.strftime('%Y%m%dT%H%M%S%f')}",
+            conf=conf,
+            logical_date=now,
+            reset_dag_run=False,
+            skip_when_already_exists=True,
+            wait_for_completion=False,
+            allowed_states=["success"],
+            failed_states=["failed"],
+            poke_interval=60,
+            deferrable=False,
+        )
+

@@ -1,0 +1,197 @@
+"""Steps 4-6: watch the programs from the triggerer; restart failed ones and keep watching.
+
+The sensor checks once on the worker, then defers to ``SupervisorProgramsTrigger``: while the
+programs run, the task holds no worker slot. State that must survive (restart count, deadlines)
+travels in the trigger kwargs and comes back in the event, so it also survives ``airflow dags test``
+(which resumes a task with the event only).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowException
+from supervisor.xmlrpc import Faults
+
+from ..client import SupervisorError, SupervisorFault
+from ..hooks.supervisor import public_endpoint
+from ..operators.base import SupervisorStepMixin, run_sync
+from ..operators.routing import job_state
+from ..triggers.outcome import Outcome
+from ..triggers.programs import SupervisorProgramsTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from ..client import SupervisorClient
+    from ..config import SupervisorAirflowConfiguration
+
+__all__ = ("RestartProgramsOperator", "SupervisorProgramsSensor", "compute_deadline")
+
+
+def _reference_date(cfg: SupervisorAirflowConfiguration, context: Context) -> datetime:
+    dag_run = context.get("dag_run")
+    candidates = {
+        "start_date": getattr(dag_run, "start_date", None),
+        "logical_date": context.get("logical_date"),
+        "data_interval_end": context.get("data_interval_end"),
+    }
+    value = candidates.get(cfg.reference_date) or getattr(dag_run, "run_after", None) or getattr(dag_run, "start_date", None)
+    return value if isinstance(value, datetime) else datetime.now(UTC)
+
+
+def compute_deadline(cfg: SupervisorAirflowConfiguration, context: Context) -> float | None:
+    """Epoch seconds at which the job must end: ``runtime`` after the reference date, or the next ``endtime``."""
+    reference = _reference_date(cfg, context)
+    limits: list[datetime] = []
+    if cfg.runtime is not None:
+        limits.append(reference + cfg.runtime)
+    if cfg.endtime is not None:
+        end = datetime.combine(reference.astimezone(UTC).date(), cfg.endtime, tzinfo=UTC)
+        limits.append(end if end > reference else end + timedelta(days=1))
+    return min(limits).timestamp() if limits else None
+
+
+class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
+    """Step 4: watch the job's programs without holding a worker slot.
+
+    Returns the monitoring event (XCom ``return_value``): outcome ``done``, ``failed`` or ``deadline``
+    with the programs' states. ``unreachable`` fails the task with what could not be reached and since
+    when. With ``restart_failed``, failed programs are restarted and watched again (step 6) until
+    ``max_restarts`` is used up.
+
+    :param cfg: the job's configuration.
+    :param restart_failed: restart failed programs and keep watching instead of returning ``failed``.
+    :param restart_first_from: task id whose ``failed`` event lists programs to restart before watching.
+    """
+
+    ui_color = "#d5f5e3"
+
+    def __init__(
+        self,
+        *,
+        cfg: SupervisorAirflowConfiguration,
+        restart_failed: bool = False,
+        restart_first_from: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if cfg.pool and "pool" not in kwargs:
+            kwargs["pool"] = cfg.pool
+        kwargs.setdefault("poke_interval", cfg.check_interval.total_seconds())
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        self.restart_failed = restart_failed
+        self.restart_first_from = restart_first_from
+
+    # -- worker side -------------------------------------------------------------------------
+    def execute(self, context: Context) -> dict[str, Any] | None:
+        restarts = job_state(context)["restarts"]
+        if self.restart_first_from:
+            payload = context["ti"].xcom_pull(task_ids=self.restart_first_from) or {}
+            restarts = self._restart(payload.get("failed", []), restarts)
+        deadline = compute_deadline(self.cfg, context)
+        window_end = time.time() + self.cfg.check_timeout.total_seconds()
+        first = run_sync(lambda: self._check_once(restarts, deadline, window_end))
+        if first is not None:
+            return self.execute_complete(context, first)
+        self._defer(restarts, deadline, window_end)
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume with the trigger's event: decide, restart-and-defer, or fail."""
+        if not event or "outcome" not in event:
+            raise AirflowException(f"monitoring ended without an outcome: {event!r}")
+        outcome, restarts = event["outcome"], int(event.get("restarts", 0))
+        self._log_event(event)
+        if outcome == Outcome.UNREACHABLE:
+            raise AirflowException(
+                f"supervisord unreachable at {event.get('endpoint')} since {event.get('unreachable_since')}: "
+                f"{event.get('error')}"
+            )
+        if outcome == Outcome.FAILED and self.restart_failed:
+            restarts = self._restart(event.get("failed", []), restarts)
+            self._defer(restarts, event.get("deadline"), event.get("window_end"))
+        return event
+
+    def _defer(self, restarts: int, deadline: float | None, window_end: float | None) -> None:
+        self.defer(trigger=self._trigger(restarts, deadline, window_end), method_name="execute_complete")
+
+    def _trigger(self, restarts: int, deadline: float | None, window_end: float | None) -> SupervisorProgramsTrigger:
+        cfg = self.cfg
+        return SupervisorProgramsTrigger(
+            endpoint=public_endpoint(cfg.xmlrpc_endpoint()),
+            programs=list(cfg.program),
+            exitcodes={name: list(p.exitcodes or []) for name, p in cfg.effective_configuration().program.items()},
+            check_interval=cfg.check_interval.total_seconds(),
+            deadline=deadline,
+            window_end=window_end,
+            unreachable_after=cfg.unreachable_timeout.total_seconds(),
+            log_tail_bytes=cfg.log_tail_bytes,
+            restarts=restarts,
+        )
+
+    async def _check_once(self, restarts: int, deadline: float | None, window_end: float | None) -> dict | None:
+        """One poll on the worker: a finished or failed job needs no deferral."""
+        trigger = self._trigger(restarts, deadline, window_end)
+        async with self.client() as client:
+            try:
+                return await trigger.poll(client, self.cfg.xmlrpc_endpoint().describe())
+            except SupervisorError as exc:
+                self.log.warning("first check failed (%s); the trigger keeps trying", exc)
+                return None
+
+    def _log_event(self, event: dict[str, Any]) -> None:
+        self.log.info("monitoring outcome %s (%s); restarts so far: %s", event["outcome"], event.get("reason") or "-",
+                      event.get("restarts", 0))
+        for name, info in sorted((event.get("programs") or {}).items()):
+            self.log.info("  %-30s %-9s exit=%s", name, info.get("state"), info.get("exitstatus"))
+        for name, streams in sorted((event.get("logs") or {}).items()):
+            for stream, text in sorted(streams.items()):
+                if text:
+                    self.log.info("---- %s %s (last %d bytes) ----\n%s", name, stream, len(text.encode()), text)
+
+    # -- step 6 --------------------------------------------------------------------------------
+    def _restart(self, names: list[str], restarts: int) -> int:
+        limit = self.cfg.max_restarts
+        if limit is not None and restarts >= limit:
+            raise AirflowException(
+                f"program(s) {', '.join(names) or '?'} failed again after {restarts} restart(s); "
+                f"max_restarts={limit} is used up"
+            )
+        self.log.info("restarting %s (restart %d%s)", ", ".join(names), restarts + 1,
+                      f" of {limit}" if limit is not None else "")
+        run_sync(lambda: self._restart_programs(names))
+        return restarts + 1
+
+    async def _restart_programs(self, names: list[str]) -> None:
+        async with self.client() as client:
+            for name in names:
+                await _stop_quietly(client, name)
+                await client.start_process(name, wait=True)
+
+
+async def _stop_quietly(client: SupervisorClient, name: str) -> None:
+    try:
+        await client.stop_process(name, wait=True)
+    except SupervisorFault as exc:
+        if exc.code != Faults.NOT_RUNNING:
+            raise
+
+
+class RestartProgramsOperator(SupervisorProgramsSensor):
+    """Step 6: restart the programs the monitoring found failed, then watch again (deferred, no slot).
+
+    Further failures are restarted in place until ``max_restarts`` is used up; then the task fails
+    with the programs' log tails in its log.
+
+    :param check_task_id: the monitoring task whose ``failed`` event lists the programs to restart.
+    """
+
+    ui_color = "#fadbd8"
+
+    def __init__(self, *, check_task_id: str, **kwargs: Any) -> None:
+        super().__init__(restart_failed=True, restart_first_from=check_task_id, **kwargs)
+        self.check_task_id = check_task_id
