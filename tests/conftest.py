@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.supervisord",
     "tests.fixtures.sshd",
+    "tests.fixtures.jobs",
 ]
