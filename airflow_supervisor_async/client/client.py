@@ -1,0 +1,606 @@
+"""``SupervisorClient``: supervisord's XML-RPC API as typed async methods, on aiohttp.
+
+Use it as an async context manager::
+
+    async with SupervisorClient.from_unix_socket("/run/app/supervisor.sock") as client:
+        for info in await client.get_all_process_info():
+            print(info.full_name, info.state.name)
+
+Nothing is connected before the first call. One client serves any number of concurrent calls (up to
+``max_connections`` HTTP connections at once). Every call is bounded by ``connect_timeout`` (seconds
+to establish the connection) and ``read_timeout`` (seconds of silence allowed while waiting for and
+reading the answer); answers larger than ``max_response_bytes`` are cut off while streaming. A
+cancelled call closes its HTTP connection, so the next call starts clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal as _signal
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+
+import aiohttp
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from .errors import (
+    ResponseTooLargeError,
+    SupervisorAuthError,
+    SupervisorConnectionError,
+    SupervisorError,
+    SupervisorFault,
+    SupervisorProtocolError,
+    SupervisorTimeoutError,
+)
+from .models import LogTail, ProcessInfo, ProcessStatus, ReloadResult, SupervisorState
+from .transports import SSHTransport, TcpMode, TCPTransport, Transport, UnixSocketTransport
+from .xmlrpc import decode_response, encode_request
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+    from types import TracebackType
+
+    from ..config.endpoint import XmlRpcEndpoint
+    from ..config.ssh import SSHConfiguration
+    from .ssh_pool import SSHConnectionPool
+
+__all__ = ("DEFAULT_MAX_RESPONSE_BYTES", "ClientOptions", "SupervisorClient")
+
+#: Default cap on the size of one response body: 16 MiB.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+#: Bodies at least this large are parsed in a worker thread so the event loop is not blocked.
+_THREAD_DECODE_BYTES = 512 * 1024
+_HEADERS = {"Content-Type": "text/xml"}
+# Calls that change nothing: retried once if a kept-alive connection turns out to be closed.
+_READ_ONLY = frozenset(
+    {
+        "supervisor.getAPIVersion",
+        "supervisor.getSupervisorVersion",
+        "supervisor.getIdentification",
+        "supervisor.getState",
+        "supervisor.getPID",
+        "supervisor.readLog",
+        "supervisor.getProcessInfo",
+        "supervisor.getAllProcessInfo",
+        "supervisor.getAllConfigInfo",
+        "supervisor.readProcessStdoutLog",
+        "supervisor.readProcessStderrLog",
+        "supervisor.tailProcessStdoutLog",
+        "supervisor.tailProcessStderrLog",
+        "system.listMethods",
+        "system.methodHelp",
+        "system.methodSignature",
+    }
+)
+
+M = TypeVar("M", bound=BaseModel)
+Call = tuple[Any, ...]
+
+
+class ClientOptions(TypedDict, total=False):
+    """Options every constructor accepts (see ``SupervisorClient``)."""
+
+    username: str | None
+    password: str | SecretStr | None
+    connect_timeout: float
+    read_timeout: float
+    max_response_bytes: int
+    max_connections: int
+
+
+def _signal_name(sig: str | int | _signal.Signals) -> str:
+    if isinstance(sig, _signal.Signals):
+        return sig.name.removeprefix("SIG")
+    return str(sig)
+
+
+class SupervisorClient:
+    """Async client of one supervisord's XML-RPC interface.
+
+    Build it with ``from_endpoint``, ``from_config``, ``from_url``, ``from_unix_socket`` or ``from_ssh``.
+
+    :param transport: how to reach supervisord.
+    :param username: HTTP basic-auth user (supervisord's ``username``), or None.
+    :param password: HTTP basic-auth password; never logged nor put in messages.
+    :param connect_timeout: seconds to establish a connection (TCP/unix/SSH channel). Default 10.
+    :param read_timeout: seconds of silence allowed while waiting for and reading an answer. Default 60
+        (``startProcess``/``stopProcess`` with ``wait=True`` answer only when done). Per-call override:
+        the ``read_timeout`` argument of ``call`` and of the waiting methods.
+    :param max_response_bytes: largest accepted response body, in bytes. Default 16 MiB.
+    :param max_connections: most HTTP connections open at once (concurrent calls beyond it queue). Default 10.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        username: str | None = None,
+        password: str | SecretStr | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_connections: int = 10,
+    ) -> None:
+        if connect_timeout <= 0 or read_timeout <= 0:
+            raise ValueError("connect_timeout and read_timeout must be positive (seconds)")
+        if max_response_bytes <= 0 or max_connections <= 0:
+            raise ValueError("max_response_bytes and max_connections must be positive")
+        self.transport = transport
+        self.username = username
+        self._password = password.get_secret_value() if isinstance(password, SecretStr) else password
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = float(read_timeout)
+        self.max_response_bytes = int(max_response_bytes)
+        self.max_connections = int(max_connections)
+        self._session: aiohttp.ClientSession | None = None
+        self._token: object = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    # -- constructors --------------------------------------------------------------------------------
+    @classmethod
+    def from_endpoint(cls, endpoint: XmlRpcEndpoint, **options: Unpack[ClientOptions]) -> SupervisorClient:
+        """A client for an ``XmlRpcEndpoint`` (unix socket or TCP; through SSH when ``endpoint.ssh`` is set).
+
+        Credentials are the endpoint's ``username``/``password`` unless given in ``options``;
+        ``endpoint.conn_id`` is not read here (``hooks.SupervisorHook`` resolves it first).
+        """
+        options.setdefault("username", endpoint.username)
+        options.setdefault("password", endpoint.password)
+        socket_path = str(endpoint.unix_socket) if endpoint.unix_socket is not None else None
+        if endpoint.ssh is not None:
+            return cls.from_ssh(
+                endpoint.ssh,
+                unix_socket=socket_path,
+                host=endpoint.host,
+                port=endpoint.port,
+                rpcpath=endpoint.rpcpath,
+                **options,
+            )
+        if socket_path is not None:
+            return cls.from_unix_socket(socket_path, rpcpath=endpoint.rpcpath, **options)
+        return cls(TCPTransport(endpoint.host, int(endpoint.port or 0), endpoint.rpcpath), **options)
+
+    @classmethod
+    def from_config(cls, cfg: Any, **options: Unpack[ClientOptions]) -> SupervisorClient:
+        """A client for a configuration object with an ``xmlrpc_endpoint()`` method
+        (``SupervisorAirflowConfiguration`` and its SSH variant)."""
+        return cls.from_endpoint(cfg.xmlrpc_endpoint(), **options)
+
+    @classmethod
+    def from_url(cls, url: str, *, tcp_mode: TcpMode = "auto", **options: Unpack[ClientOptions]) -> SupervisorClient:
+        """A client for ``http://host:port[/RPC2]`` or ``unix:///path/to/supervisor.sock``
+        (supervisorctl's ``serverurl`` forms). Credentials in the URL (``http://user:pw@host``) are accepted.
+
+        :param tcp_mode: for TCP: ``auto`` (default), ``quickack`` or ``close``; see ``transports``.
+        """
+        from yarl import URL
+
+        parsed = URL(url)
+        if parsed.scheme == "unix":
+            return cls.from_unix_socket(parsed.path, **options)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ValueError(f"unsupported supervisord URL {parsed.with_password(None)!s}: use http:// or unix://")
+        if parsed.user is not None:
+            options.setdefault("username", parsed.user)
+        if parsed.password is not None:
+            options.setdefault("password", parsed.password)
+        rpcpath = parsed.path if parsed.path not in ("", "/") else "/RPC2"
+        port = parsed.explicit_port or (443 if parsed.scheme == "https" else 80)
+        transport = TCPTransport(parsed.host, port, rpcpath, scheme=parsed.scheme, tcp_mode=tcp_mode)
+        return cls(transport, **options)
+
+    @classmethod
+    def from_unix_socket(
+        cls, path: str | Path, *, rpcpath: str = "/RPC2", **options: Unpack[ClientOptions]
+    ) -> SupervisorClient:
+        """A client for supervisord's ``unix_http_server`` socket at ``path``."""
+        return cls(UnixSocketTransport(str(path), rpcpath), **options)
+
+    @classmethod
+    def from_ssh(
+        cls,
+        ssh: SSHConfiguration,
+        *,
+        unix_socket: str | Path | None = None,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        rpcpath: str = "/RPC2",
+        pool: SSHConnectionPool | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> SupervisorClient:
+        """A client for a supervisord on another host, through the pooled SSH connection for ``ssh``.
+
+        :param unix_socket: path of supervisord's socket on the remote host; or
+        :param port: its TCP port, on ``host`` as seen from the remote host (default ``127.0.0.1``).
+        :param pool: SSH connection pool; default: the running event loop's (``ssh_pool.get_pool()``).
+        """
+        transport = SSHTransport(
+            ssh,
+            unix_socket=str(unix_socket) if unix_socket is not None else None,
+            host=host,
+            port=port,
+            rpcpath=rpcpath,
+            pool=pool,
+        )
+        return cls(transport, **options)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def describe(self) -> str:
+        """The address, without secrets."""
+        return self.transport.describe()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.describe()!r})"
+
+    async def __aenter__(self) -> SupervisorClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the HTTP connections and release the pooled SSH connection. Idempotent; the client
+        can be used again afterwards (it reconnects)."""
+        session, self._session, self._token = self._session, None, None
+        try:
+            if session is not None:
+                await session.close()
+        finally:
+            await self.transport.close()
+
+    # -- the call machinery --------------------------------------------------------------------------
+    async def _get_session(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None and self._session is not None and not self._loop.is_closed():
+                raise SupervisorError(f"{self!r} is in use on another event loop; create one client per loop")
+            self._loop, self._session, self._token, self._lock = loop, None, None, asyncio.Lock()
+        token = await self.transport.prepare()
+        session = self._session
+        if session is not None and self._token == token:
+            return session
+        assert self._lock is not None
+        async with self._lock:
+            if self._session is not None and self._token == token:
+                return self._session
+            old = self._session
+            auth = aiohttp.BasicAuth(self.username or "", self._password or "") if self.username else None
+            self._session = aiohttp.ClientSession(
+                connector=self.transport.connector(token, self.max_connections),
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout
+                ),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+            )
+            self._token = token
+        if old is not None:
+            await old.close()
+        return self._session
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, method: str) -> bytes:
+        cap = self.max_response_bytes
+        where = self.describe()
+        if resp.status == 401:
+            who = f"user {self.username!r}" if self.username else "no credentials"
+            raise SupervisorAuthError(f"{where} refused the XML-RPC credentials ({who}): HTTP 401")
+        if resp.status != 200:
+            raise SupervisorProtocolError(
+                f"{method}: {where} answered HTTP {resp.status} {resp.reason or ''}".rstrip(), status=resp.status
+            )
+        if resp.content_length is not None and resp.content_length > cap:
+            raise ResponseTooLargeError(
+                f"{method}: the answer from {where} is {resp.content_length} bytes, over the {cap}-byte limit"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > cap:
+                raise ResponseTooLargeError(f"{method}: the answer from {where} exceeds the {cap}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _post(self, method: str, body: bytes, read_timeout: float | None) -> bytes:
+        session = await self._get_session()
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
+        )
+        resp = await session.post(
+            self.transport.url, data=body, headers=_HEADERS, allow_redirects=False, timeout=timeout
+        )
+        try:
+            data = await self._read_body(resp, method)
+        except BaseException:
+            resp.close()  # drop the connection: never hand a half-read one back to the pool
+            raise
+        resp.release()
+        return data
+
+    async def _transport_error(self, exc: BaseException, method: str, read_timeout: float) -> SupervisorError:
+        where = self.describe()
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return SupervisorTimeoutError(f"{method}: cannot connect to {where} within {self.connect_timeout:g} s")
+        if isinstance(exc, TimeoutError):
+            return SupervisorTimeoutError(f"{method}: no answer from {where} within {read_timeout:g} s")
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            reason = exc.os_error.strerror or str(exc.os_error)
+            return SupervisorConnectionError(f"{method}: cannot connect to {where}: {reason}")
+        if isinstance(exc, aiohttp.ClientResponseError):
+            return SupervisorProtocolError(f"{method}: {where} sent an invalid HTTP answer: {exc.message}")
+        better = await self.transport.explain_failure(exc)
+        if better:
+            return SupervisorConnectionError(f"{method}: {where}: {better}")
+        if isinstance(exc, aiohttp.ServerDisconnectedError):
+            return SupervisorConnectionError(f"{method}: {where} closed the connection before answering")
+        if isinstance(exc, aiohttp.ClientPayloadError):
+            return SupervisorConnectionError(f"{method}: the answer from {where} broke off: {exc}")
+        return SupervisorConnectionError(f"{method}: connection to {where} failed: {type(exc).__name__}: {exc}")
+
+    async def call(self, method: str, *params: Any, read_timeout: float | None = None) -> Any:
+        """Call any XML-RPC ``method`` (e.g. ``"supervisor.getState"``) and return its decoded value.
+
+        :param read_timeout: seconds of silence allowed for this call; default the client's ``read_timeout``.
+        :raises SupervisorFault: (its subclass for the code) when supervisord answers with a fault.
+        :raises SupervisorTransportError: (a subclass) when there is no usable answer.
+        """
+        body = encode_request(method, params)
+        attempts = 2 if method in _READ_ONLY else 1
+        for attempt in range(attempts):
+            try:
+                data = await self._post(method, body, read_timeout)
+                break
+            except SupervisorError:
+                raise
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                if attempt + 1 < attempts and isinstance(exc, aiohttp.ServerDisconnectedError):
+                    continue  # a kept-alive connection the server had just closed; the call is read-only
+                raise await self._transport_error(exc, method, read_timeout or self.read_timeout) from exc
+        if len(data) >= _THREAD_DECODE_BYTES:
+            return await asyncio.to_thread(decode_response, data, method, self.describe())
+        return decode_response(data, method, self.describe())
+
+    def _typed(self, model: type[M], value: Any, method: str) -> M:
+        try:
+            return model.model_validate(value)
+        except ValidationError as exc:
+            raise SupervisorProtocolError(
+                f"{method}: unexpected answer from {self.describe()}: {exc.errors(include_url=False)[:3]}"
+            ) from None
+
+    def _typed_list(self, model: type[M], value: Any, method: str) -> list[M]:
+        if not isinstance(value, list):
+            raise SupervisorProtocolError(
+                f"{method}: expected a list from {self.describe()}, got {type(value).__name__}"
+            )
+        return [self._typed(model, item, method) for item in value]
+
+    async def multicall(self, calls: Sequence[Call]) -> list[Any]:
+        """Run several calls in one round trip (``system.multicall``), in order.
+
+        :param calls: tuples ``(method, *params)``, e.g. ``[("supervisor.getState",),
+            ("supervisor.getProcessInfo", "web")]``.
+        :returns: one entry per call: its raw decoded value, or a ``SupervisorFault`` instance (the subclass
+            for the code) for a call that failed. Faults are returned, not raised.
+        """
+        payload = [{"methodName": str(name), "params": list(params)} for name, *params in calls]
+        results = await self.call("system.multicall", payload)
+        if not isinstance(results, list) or len(results) != len(payload):
+            raise SupervisorProtocolError(f"system.multicall: {self.describe()} answered {len(payload)} calls wrongly")
+        out: list[Any] = []
+        for call, result in zip(payload, results, strict=True):
+            if isinstance(result, dict) and set(result) == {"faultCode", "faultString"}:
+                out.append(
+                    SupervisorFault.from_code(
+                        int(result["faultCode"]), str(result["faultString"]), call["methodName"], self.describe()
+                    )
+                )
+            else:
+                out.append(result)
+        return out
+
+    # -- supervisord: status and control -------------------------------------------------------------
+    async def get_api_version(self) -> str:
+        """Version of supervisord's XML-RPC API (``supervisor.getAPIVersion``), e.g. ``"3.0"``."""
+        return str(await self.call("supervisor.getAPIVersion"))
+
+    async def get_supervisor_version(self) -> str:
+        """supervisord's version (``supervisor.getSupervisorVersion``), e.g. ``"4.3.0"``."""
+        return str(await self.call("supervisor.getSupervisorVersion"))
+
+    async def get_identification(self) -> str:
+        """supervisord's ``identifier`` option (``supervisor.getIdentification``); default ``"supervisor"``."""
+        return str(await self.call("supervisor.getIdentification"))
+
+    async def get_state(self) -> SupervisorState:
+        """supervisord's own state (``supervisor.getState``): RUNNING, RESTARTING, SHUTDOWN or FATAL."""
+        return self._typed(SupervisorState, await self.call("supervisor.getState"), "supervisor.getState")
+
+    async def get_pid(self) -> int:
+        """PID of supervisord (``supervisor.getPID``)."""
+        return int(await self.call("supervisor.getPID"))
+
+    async def read_log(self, offset: int, length: int) -> str:
+        """Read ``length`` bytes of supervisord's main log from byte ``offset`` (``supervisor.readLog``).
+
+        A negative ``offset`` counts from the end (with ``length`` 0). Raises ``NoFileFault`` without a log file.
+        """
+        return str(await self.call("supervisor.readLog", int(offset), int(length)))
+
+    async def clear_log(self) -> bool:
+        """Clear supervisord's main log (``supervisor.clearLog``). True unless it raises."""
+        return bool(await self.call("supervisor.clearLog"))
+
+    async def shutdown(self) -> bool:
+        """Shut supervisord down (``supervisor.shutdown``); it stops every program first. Returns at once."""
+        return bool(await self.call("supervisor.shutdown"))
+
+    async def restart(self) -> bool:
+        """Restart supervisord in place (``supervisor.restart``): stop all programs, re-read the
+        configuration, start again. Returns at once; calls fail briefly while it restarts."""
+        return bool(await self.call("supervisor.restart"))
+
+    async def reload_config(self) -> ReloadResult:
+        """Re-read the configuration file (``supervisor.reloadConfig``) without applying it.
+
+        Apply with ``add_process_group``/``remove_process_group`` (like ``supervisorctl update``).
+        Raises ``CantRereadFault`` if the file is invalid.
+        """
+        value = await self.call("supervisor.reloadConfig")
+        try:
+            added, changed, removed = value[0]
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise SupervisorProtocolError(f"supervisor.reloadConfig: unexpected answer {value!r:.200}") from None
+        return ReloadResult(added=added, changed=changed, removed=removed)
+
+    async def add_process_group(self, name: str) -> bool:
+        """Activate the group ``name`` from the re-read configuration (``supervisor.addProcessGroup``).
+
+        Raises ``AlreadyAddedFault`` if active, ``BadNameFault`` if not in the configuration.
+        """
+        return bool(await self.call("supervisor.addProcessGroup", name))
+
+    async def remove_process_group(self, name: str) -> bool:
+        """Remove the stopped group ``name`` (``supervisor.removeProcessGroup``).
+
+        Raises ``StillRunningFault`` while a process of it runs, ``BadNameFault`` if unknown.
+        """
+        return bool(await self.call("supervisor.removeProcessGroup", name))
+
+    # -- processes ----------------------------------------------------------------------------------
+    async def get_process_info(self, name: str) -> ProcessInfo:
+        """State of the process ``name`` (``name`` or ``group:name``) (``supervisor.getProcessInfo``).
+
+        Raises ``BadNameFault`` if there is no such process.
+        """
+        value = await self.call("supervisor.getProcessInfo", name)
+        return self._typed(ProcessInfo, value, "supervisor.getProcessInfo")
+
+    async def get_all_process_info(self) -> list[ProcessInfo]:
+        """State of every process, sorted by group and name (``supervisor.getAllProcessInfo``)."""
+        value = await self.call("supervisor.getAllProcessInfo")
+        return self._typed_list(ProcessInfo, value, "supervisor.getAllProcessInfo")
+
+    async def get_all_config_info(self) -> list[dict[str, Any]]:
+        """Configuration of every process, as supervisord reports it (``supervisor.getAllConfigInfo``)."""
+        return list(await self.call("supervisor.getAllConfigInfo"))
+
+    async def start_process(self, name: str, wait: bool = True, *, read_timeout: float | None = None) -> bool:
+        """Start the process ``name`` (``supervisor.startProcess``).
+
+        :param wait: answer only once it is RUNNING (after its ``startsecs``) or failed. Default True.
+        :param read_timeout: seconds to wait for the answer; default the client's ``read_timeout``.
+        :raises AlreadyStartedFault: it runs already.
+        :raises SpawnErrorFault: it could not be spawned. ``AbnormalTerminationFault``: it exited too soon.
+        :raises BadNameFault: no such process.
+        """
+        return bool(await self.call("supervisor.startProcess", name, bool(wait), read_timeout=read_timeout))
+
+    async def start_process_group(
+        self, name: str, wait: bool = True, *, read_timeout: float | None = None
+    ) -> list[ProcessStatus]:
+        """Start every process of group ``name`` (``supervisor.startProcessGroup``); per-process results."""
+        value = await self.call("supervisor.startProcessGroup", name, bool(wait), read_timeout=read_timeout)
+        return self._typed_list(ProcessStatus, value, "supervisor.startProcessGroup")
+
+    async def start_all_processes(self, wait: bool = True, *, read_timeout: float | None = None) -> list[ProcessStatus]:
+        """Start every stopped process (``supervisor.startAllProcesses``); per-process results."""
+        value = await self.call("supervisor.startAllProcesses", bool(wait), read_timeout=read_timeout)
+        return self._typed_list(ProcessStatus, value, "supervisor.startAllProcesses")
+
+    async def stop_process(self, name: str, wait: bool = True, *, read_timeout: float | None = None) -> bool:
+        """Stop the process ``name`` (``supervisor.stopProcess``).
+
+        :param wait: answer only once it stopped (up to its ``stopwaitsecs``, then SIGKILL). Default True.
+        :param read_timeout: seconds to wait for the answer; default the client's ``read_timeout``.
+        :raises NotRunningFault: it is not running. ``BadNameFault``: no such process.
+        """
+        return bool(await self.call("supervisor.stopProcess", name, bool(wait), read_timeout=read_timeout))
+
+    async def stop_process_group(
+        self, name: str, wait: bool = True, *, read_timeout: float | None = None
+    ) -> list[ProcessStatus]:
+        """Stop every process of group ``name`` (``supervisor.stopProcessGroup``); per-process results."""
+        value = await self.call("supervisor.stopProcessGroup", name, bool(wait), read_timeout=read_timeout)
+        return self._typed_list(ProcessStatus, value, "supervisor.stopProcessGroup")
+
+    async def stop_all_processes(self, wait: bool = True, *, read_timeout: float | None = None) -> list[ProcessStatus]:
+        """Stop every running process (``supervisor.stopAllProcesses``); per-process results."""
+        value = await self.call("supervisor.stopAllProcesses", bool(wait), read_timeout=read_timeout)
+        return self._typed_list(ProcessStatus, value, "supervisor.stopAllProcesses")
+
+    async def signal_process(self, name: str, signal: str | int | _signal.Signals) -> bool:
+        """Send ``signal`` to the process ``name`` (``supervisor.signalProcess``).
+
+        ``signal`` is a name (``"HUP"``), a number (``1``) or a ``signal.Signals`` (``signal.SIGHUP``).
+        Raises ``BadSignalFault`` for an unknown signal, ``NotRunningFault`` if it does not run.
+        """
+        return bool(await self.call("supervisor.signalProcess", name, _signal_name(signal)))
+
+    async def signal_process_group(self, name: str, signal: str | int | _signal.Signals) -> list[ProcessStatus]:
+        """Send ``signal`` to every process of group ``name`` (``supervisor.signalProcessGroup``)."""
+        value = await self.call("supervisor.signalProcessGroup", name, _signal_name(signal))
+        return self._typed_list(ProcessStatus, value, "supervisor.signalProcessGroup")
+
+    async def signal_all_processes(self, signal: str | int | _signal.Signals) -> list[ProcessStatus]:
+        """Send ``signal`` to every running process (``supervisor.signalAllProcesses``)."""
+        value = await self.call("supervisor.signalAllProcesses", _signal_name(signal))
+        return self._typed_list(ProcessStatus, value, "supervisor.signalAllProcesses")
+
+    async def send_process_stdin(self, name: str, chars: str | bytes) -> bool:
+        """Write ``chars`` to the stdin of the process ``name`` (``supervisor.sendProcessStdin``).
+
+        ``bytes`` must be UTF-8 (XML-RPC strings are text). Raises ``NotRunningFault`` if it does not run,
+        ``NoFileFault`` if it closed its stdin.
+        """
+        text = chars.decode("utf-8") if isinstance(chars, bytes) else chars
+        return bool(await self.call("supervisor.sendProcessStdin", name, text))
+
+    async def send_remote_comm_event(self, type: str, data: str) -> bool:
+        """Emit a ``REMOTE_COMMUNICATION`` event to event listeners (``supervisor.sendRemoteCommEvent``)."""
+        return bool(await self.call("supervisor.sendRemoteCommEvent", type, data))
+
+    # -- logs -----------------------------------------------------------------------------------------
+    async def read_process_stdout_log(self, name: str, offset: int, length: int) -> str:
+        """Read ``length`` bytes of the process' stdout log from byte ``offset``
+        (``supervisor.readProcessStdoutLog``). Negative ``offset`` (with ``length`` 0) reads the last bytes."""
+        return str(await self.call("supervisor.readProcessStdoutLog", name, int(offset), int(length)))
+
+    async def read_process_stderr_log(self, name: str, offset: int, length: int) -> str:
+        """Like ``read_process_stdout_log`` for stderr (``supervisor.readProcessStderrLog``)."""
+        return str(await self.call("supervisor.readProcessStderrLog", name, int(offset), int(length)))
+
+    async def tail_process_stdout_log(self, name: str, offset: int, length: int) -> LogTail:
+        """Up to ``length`` bytes of the end of the process' stdout log, starting at byte ``offset`` at the
+        earliest (``supervisor.tailProcessStdoutLog``). ``offset=0`` gives the last ``length`` bytes; pass
+        the returned ``offset`` back to follow the log."""
+        return self._tail(await self.call("supervisor.tailProcessStdoutLog", name, int(offset), int(length)))
+
+    async def tail_process_stderr_log(self, name: str, offset: int, length: int) -> LogTail:
+        """Like ``tail_process_stdout_log`` for stderr (``supervisor.tailProcessStderrLog``)."""
+        return self._tail(await self.call("supervisor.tailProcessStderrLog", name, int(offset), int(length)))
+
+    def _tail(self, value: Any) -> LogTail:
+        try:
+            text, offset, overflow = value
+        except (TypeError, ValueError):
+            raise SupervisorProtocolError(f"tail: unexpected answer {value!r:.200} from {self.describe()}") from None
+        return self._typed(LogTail, {"text": text, "offset": offset, "overflow": overflow}, "tail")
+
+    async def clear_process_logs(self, name: str) -> bool:
+        """Empty the stdout and stderr logs of the process ``name`` (``supervisor.clearProcessLogs``)."""
+        return bool(await self.call("supervisor.clearProcessLogs", name))
+
+    async def clear_all_process_logs(self) -> list[ProcessStatus]:
+        """Empty every process' logs (``supervisor.clearAllProcessLogs``); per-process results."""
+        value = await self.call("supervisor.clearAllProcessLogs")
+        return self._typed_list(ProcessStatus, value, "supervisor.clearAllProcessLogs")
+
+    # -- introspection --------------------------------------------------------------------------------
+    async def list_methods(self) -> list[str]:
+        """Every XML-RPC method the server offers (``system.listMethods``)."""
+        return [str(name) for name in await self.call("system.listMethods")]

@@ -1,0 +1,124 @@
+"""XML-RPC encoding and (safe, fast) decoding.
+
+Requests are built with the standard library's ``xmlrpc.client.dumps``.
+
+Responses are parsed with ``xml.etree.ElementTree`` (expat, C-accelerated tree building) and a small
+converter: ~0.3 ms for a 20-program ``getAllProcessInfo`` answer (24 kB) where ``xmlrpc.client.loads``,
+which runs a Python callback per XML event, takes ~1 ms -- that difference was most of the client's
+time per call. Before parsing, a cheap screen refuses anything that does not start like an XML-RPC
+response and any ``<!DOCTYPE``/``<!ENTITY`` declaration, so entity-expansion bombs never reach the
+parser (supervisord never sends either). Nesting deeper than Python's recursion limit is refused too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import xml.etree.ElementTree as ET
+import xmlrpc.client
+from datetime import datetime
+from typing import Any
+
+from .errors import SupervisorFault, SupervisorProtocolError
+
+__all__ = ("decode_response", "encode_request", "parse_value")
+
+_FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
+_STARTS = (b"<?xml", b"<methodResponse")
+
+
+def encode_request(method: str, params: tuple[Any, ...]) -> bytes:
+    """The XML-RPC request body (UTF-8) calling ``method`` with ``params``."""
+    return xmlrpc.client.dumps(params, method, encoding="utf-8").encode("utf-8")
+
+
+def _struct(elem: ET.Element) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for member in elem:
+        name = member.find("name")
+        value = member.find("value")
+        if name is None or value is None:
+            raise ValueError("struct member without name or value")
+        out[name.text or ""] = parse_value(value)
+    return out
+
+
+def _array(elem: ET.Element) -> list[Any]:
+    data = elem.find("data")
+    if data is None:
+        raise ValueError("array without data")
+    return [parse_value(item) for item in data]
+
+
+def _text(elem: ET.Element) -> str:
+    return elem.text or ""
+
+
+_SCALARS: dict[str, Any] = {
+    "string": _text,
+    "int": lambda e: int(_text(e)),
+    "i4": lambda e: int(_text(e)),
+    "i8": lambda e: int(_text(e)),
+    "boolean": lambda e: {"1": True, "0": False}[_text(e).strip()],
+    "double": lambda e: float(_text(e)),
+    "base64": lambda e: base64.b64decode(_text(e), validate=False),
+    "dateTime.iso8601": lambda e: datetime.strptime(_text(e).strip(), "%Y%m%dT%H:%M:%S"),
+    "nil": lambda e: None,
+    "struct": _struct,
+    "array": _array,
+}
+
+
+def parse_value(value: ET.Element) -> Any:
+    """The Python value of one ``<value>`` element (``<value>text</value>`` without a type is a string)."""
+    if len(value) == 0:
+        return value.text or ""
+    typed = value[0]
+    try:
+        convert = _SCALARS[typed.tag]
+    except KeyError:
+        raise ValueError(f"unknown XML-RPC type <{typed.tag}>") from None
+    return convert(typed)
+
+
+def _parse(body: bytes) -> tuple[Any, dict[str, Any] | None]:
+    """``(value, None)`` for a normal response, ``(None, fault_struct)`` for a fault."""
+    root = ET.fromstring(body)  # DOCTYPE and entities were refused before
+    if root.tag != "methodResponse":
+        raise ValueError(f"root element is <{root.tag}>, not <methodResponse>")
+    fault = root.find("fault/value")
+    if fault is not None:
+        struct = parse_value(fault)
+        if not isinstance(struct, dict):
+            raise ValueError("fault is not a struct")
+        return None, struct
+    params = root.findall("params/param/value")
+    if len(params) != 1:
+        raise ValueError(f"{len(params)} values instead of 1")
+    return parse_value(params[0]), None
+
+
+def decode_response(body: bytes, method: str, where: str | None = None) -> Any:
+    """The value of an XML-RPC response body.
+
+    :raises SupervisorFault: (the subclass for the code) if the response is a fault.
+    :raises SupervisorProtocolError: if the body is not a well-formed XML-RPC response, or declares a
+        DOCTYPE/entities.
+    """
+    source = where or "the server"
+    head = body.lstrip()[:64]
+    if not head.startswith(_STARTS):
+        raise SupervisorProtocolError(f"{method}: the answer from {source} is not XML-RPC: {head!r}")
+    if any(bad in body for bad in _FORBIDDEN):
+        raise SupervisorProtocolError(f"{method}: the answer from {source} declares a DOCTYPE or entities; refused")
+    try:
+        value, fault = _parse(body)
+        if fault is not None:
+            code, text = int(fault["faultCode"]), str(fault["faultString"])
+    except (ET.ParseError, ValueError, TypeError, KeyError, binascii.Error, RecursionError) as exc:
+        raise SupervisorProtocolError(
+            f"{method}: the answer from {source} is not a valid XML-RPC response: {type(exc).__name__}: {exc}"
+        ) from None
+    if fault is not None:
+        raise SupervisorFault.from_code(code, text, method, where)
+    return value
