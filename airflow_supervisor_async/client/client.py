@@ -16,6 +16,7 @@ cancelled call closes its HTTP connection, so the next call starts clean.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal as _signal
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
@@ -33,7 +34,7 @@ from .errors import (
 )
 from .models import LogTail, ProcessInfo, ProcessStatus, ReloadResult, SupervisorState
 from .transports import SSHTransport, TcpMode, TCPTransport, Transport, UnixSocketTransport
-from .xmlrpc import decode_response, encode_request
+from .xmlrpc import decode_response_async, encode_request
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -48,8 +49,6 @@ __all__ = ("DEFAULT_MAX_RESPONSE_BYTES", "ClientOptions", "SupervisorClient")
 
 #: Default cap on the size of one response body: 16 MiB.
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-#: Bodies at least this large are parsed in a worker thread so the event loop is not blocked.
-_THREAD_DECODE_BYTES = 512 * 1024
 _HEADERS = {"Content-Type": "text/xml"}
 # Calls that change nothing: retried once if a kept-alive connection turns out to be closed.
 _READ_ONLY = frozenset(
@@ -328,7 +327,8 @@ class SupervisorClient:
         if isinstance(exc, TimeoutError):
             return SupervisorTimeoutError(f"{method}: no answer from {where} within {read_timeout:g} s")
         if isinstance(exc, aiohttp.ClientConnectorError):
-            reason = exc.os_error.strerror or str(exc.os_error)
+            errno = exc.os_error.errno
+            reason = os.strerror(errno) if errno else str(exc.os_error)
             return SupervisorConnectionError(f"{method}: cannot connect to {where}: {reason}")
         if isinstance(exc, aiohttp.ClientResponseError):
             return SupervisorProtocolError(f"{method}: {where} sent an invalid HTTP answer: {exc.message}")
@@ -360,9 +360,7 @@ class SupervisorClient:
                 if attempt + 1 < attempts and isinstance(exc, aiohttp.ServerDisconnectedError):
                     continue  # a kept-alive connection the server had just closed; the call is read-only
                 raise await self._transport_error(exc, method, read_timeout or self.read_timeout) from exc
-        if len(data) >= _THREAD_DECODE_BYTES:
-            return await asyncio.to_thread(decode_response, data, method, self.describe())
-        return decode_response(data, method, self.describe())
+        return await decode_response_async(data, method, self.describe())
 
     def _typed(self, model: type[M], value: Any, method: str) -> M:
         try:

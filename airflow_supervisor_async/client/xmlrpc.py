@@ -12,6 +12,7 @@ parser (supervisord never sends either). Nesting deeper than Python's recursion 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import xml.etree.ElementTree as ET
@@ -21,7 +22,12 @@ from typing import Any
 
 from .errors import SupervisorFault, SupervisorProtocolError
 
-__all__ = ("decode_response", "encode_request", "parse_value")
+__all__ = ("LARGE_BODY", "PARSE_SLICE", "decode_response", "decode_response_async", "encode_request", "parse_value")
+
+#: Bodies at least this large (bytes) are parsed in slices and converted in a worker thread.
+LARGE_BODY = 256 * 1024
+#: Bytes fed to the XML parser at a time for large bodies.
+PARSE_SLICE = 128 * 1024
 
 _FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
 _STARTS = (b"<?xml", b"<methodResponse")
@@ -81,9 +87,8 @@ def parse_value(value: ET.Element) -> Any:
     return convert(typed)
 
 
-def _parse(body: bytes) -> tuple[Any, dict[str, Any] | None]:
+def _interpret(root: ET.Element) -> tuple[Any, dict[str, Any] | None]:
     """``(value, None)`` for a normal response, ``(None, fault_struct)`` for a fault."""
-    root = ET.fromstring(body)  # DOCTYPE and entities were refused before
     if root.tag != "methodResponse":
         raise ValueError(f"root element is <{root.tag}>, not <methodResponse>")
     fault = root.find("fault/value")
@@ -98,27 +103,75 @@ def _parse(body: bytes) -> tuple[Any, dict[str, Any] | None]:
     return parse_value(params[0]), None
 
 
+def _interpret_held(held: list[ET.Element]) -> tuple[Any, dict[str, Any] | None]:
+    root = held.pop()  # the only reference: the big tree is freed in this (worker) thread
+    return _interpret(root)
+
+
+def _screen(body: bytes, method: str, source: str) -> None:
+    head = body.lstrip()[:64]
+    if not head.startswith(_STARTS):
+        raise SupervisorProtocolError(f"{method}: the answer from {source} is not XML-RPC: {head!r}")
+    if any(bad in body for bad in _FORBIDDEN):
+        raise SupervisorProtocolError(f"{method}: the answer from {source} declares a DOCTYPE or entities; refused")
+
+
+def _invalid(method: str, source: str, exc: BaseException) -> SupervisorProtocolError:
+    return SupervisorProtocolError(
+        f"{method}: the answer from {source} is not a valid XML-RPC response: {type(exc).__name__}: {exc}"
+    )
+
+
+def _result(parsed: tuple[Any, dict[str, Any] | None], method: str, where: str | None) -> Any:
+    value, fault = parsed
+    if fault is None:
+        return value
+    try:
+        code, text = int(fault["faultCode"]), str(fault["faultString"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _invalid(method, where or "the server", exc) from None
+    raise SupervisorFault.from_code(code, text, method, where)
+
+
+_ERRORS = (ET.ParseError, ValueError, TypeError, KeyError, binascii.Error, RecursionError)
+
+
 def decode_response(body: bytes, method: str, where: str | None = None) -> Any:
-    """The value of an XML-RPC response body.
+    """The value of an XML-RPC response body (parsed right here: use for small bodies).
 
     :raises SupervisorFault: (the subclass for the code) if the response is a fault.
     :raises SupervisorProtocolError: if the body is not a well-formed XML-RPC response, or declares a
         DOCTYPE/entities.
     """
     source = where or "the server"
-    head = body.lstrip()[:64]
-    if not head.startswith(_STARTS):
-        raise SupervisorProtocolError(f"{method}: the answer from {source} is not XML-RPC: {head!r}")
-    if any(bad in body for bad in _FORBIDDEN):
-        raise SupervisorProtocolError(f"{method}: the answer from {source} declares a DOCTYPE or entities; refused")
+    _screen(body, method, source)
     try:
-        value, fault = _parse(body)
-        if fault is not None:
-            code, text = int(fault["faultCode"]), str(fault["faultString"])
-    except (ET.ParseError, ValueError, TypeError, KeyError, binascii.Error, RecursionError) as exc:
-        raise SupervisorProtocolError(
-            f"{method}: the answer from {source} is not a valid XML-RPC response: {type(exc).__name__}: {exc}"
-        ) from None
-    if fault is not None:
-        raise SupervisorFault.from_code(code, text, method, where)
-    return value
+        parsed = _interpret(ET.fromstring(body))  # DOCTYPE and entities were refused by _screen
+    except _ERRORS as exc:
+        raise _invalid(method, source, exc) from None
+    return _result(parsed, method, where)
+
+
+async def decode_response_async(body: bytes, method: str, where: str | None = None) -> Any:
+    """Like ``decode_response``, without blocking the event loop on large bodies.
+
+    expat keeps the GIL for a whole ``feed()``, so a thread would not help the parse itself: bodies of
+    ``LARGE_BODY`` bytes or more are fed to the parser in ``PARSE_SLICE`` slices (~2 ms each), yielding to
+    the loop in between; the tree is then converted (pure Python, which shares the GIL) and freed in a
+    worker thread.
+    """
+    if len(body) < LARGE_BODY:
+        return decode_response(body, method, where)
+    source = where or "the server"
+    _screen(body, method, source)
+    try:
+        parser = ET.XMLParser()
+        for start in range(0, len(body), PARSE_SLICE):
+            parser.feed(body[start : start + PARSE_SLICE])
+            await asyncio.sleep(0)
+        held = [parser.close()]
+        del parser
+        parsed = await asyncio.to_thread(_interpret_held, held)
+    except _ERRORS as exc:
+        raise _invalid(method, source, exc) from None
+    return _result(parsed, method, where)
