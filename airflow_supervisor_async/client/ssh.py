@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 from typing import TYPE_CHECKING, Any
 
@@ -158,7 +159,8 @@ async def connect_ssh(cfg: SSHConfiguration) -> asyncssh.SSHClientConnection:
     except TimeoutError:
         raise SupervisorTimeoutError(f"no SSH session with {where} within {cfg.connect_timeout:g} s") from None
     except OSError as exc:
-        raise SupervisorConnectionError(f"cannot connect to {where}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise SupervisorConnectionError(f"cannot connect to {where}: {reason}") from None
     except asyncssh.Error as exc:
         raise SupervisorSSHError(f"SSH connection to {where} failed: {exc}") from None
     enable_quickack(conn)

@@ -1,5 +1,8 @@
 """One SSH connection per (host, port, user) per event loop, shared by every client and trigger in it.
 
+(Configurations for the same host, port and user that differ in how the host is trusted -- known_hosts,
+``check_host_key``, key file, Airflow connection id -- get separate connections; see ``SSHConnectionPool.key``.)
+
 - ``get_pool()`` returns the running loop's pool (created on first use).
 - ``pool.lease(cfg)`` counts a user of the connection for ``cfg.pool_key``; ``await lease.release()``
   gives it back. With no users left, the connection is closed after ``idle_timeout`` seconds
@@ -286,9 +289,17 @@ class SSHConnectionPool:
         self._entries: dict[Hashable, PooledSSHConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    @staticmethod
+    def key(cfg: SSHConfiguration) -> Hashable:
+        """Which slot ``cfg`` uses: ``cfg.pool_key`` (host, port, user), plus the options that decide how far
+        the connection can be trusted (connection id, known_hosts, host-key check, key file). A client asking
+        for a checked host key never gets a connection that was opened without the check."""
+        trust = (cfg.ssh_conn_id, str(cfg.known_hosts or ""), cfg.check_host_key, str(cfg.key_file or ""))
+        return (*cfg.pool_key, *trust)
+
     def lease(self, cfg: SSHConfiguration) -> SSHLease:
         """Take a lease on the connection for ``cfg`` (no I/O: it connects on first use)."""
-        key = cfg.pool_key
+        key = self.key(cfg)
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = PooledSSHConnection(self, key, cfg)

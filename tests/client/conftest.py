@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -40,10 +41,17 @@ async def wait_for_state(
     return info
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0, what: str = "condition") -> None:
-    """Poll ``check`` until it returns True; fail after ``within`` seconds."""
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], within: float = 10.0, what: str = "condition"
+) -> None:
+    """Poll ``check`` (sync or async) until it returns True; fail after ``within`` seconds."""
+
+    async def holds() -> bool:
+        result = check()
+        return bool(await result) if inspect.isawaitable(result) else bool(result)
+
     deadline = time.monotonic() + within
-    while not await check():
+    while not await holds():
         if time.monotonic() > deadline:
             pytest.fail(f"{what} not reached within {within:g} s")
         await asyncio.sleep(0.05)
