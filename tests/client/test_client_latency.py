@@ -1,0 +1,76 @@
+"""The client must not fall into the ~40 ms Nagle/delayed-ACK stall on any transport.
+
+With the stall, every sequential ``getAllProcessInfo`` takes >= 40 ms; without it, ~1-3 ms here.
+The bound (15 ms median) is loose enough for a loaded CI machine and far below the stall.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from airflow_supervisor_async.client import SSHConnectionPool, SupervisorClient
+from tests.client.conftest import client_for
+from tests.fixtures.supervisord import sleepers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tests.fixtures.sshd import RunningSshd
+    from tests.fixtures.supervisord import RunningSupervisord
+
+CALLS = 40
+MEDIAN_LIMIT = 0.015
+
+
+async def median_latency(client: SupervisorClient, calls: int = CALLS) -> float:
+    await client.get_all_process_info()  # connect first
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        infos = await client.get_all_process_info()
+        times.append(time.perf_counter() - start)
+        assert len(infos) == 20
+    return statistics.median(times)
+
+
+def server_side_connections(port: int) -> int:
+    """ESTABLISHED TCP connections whose local port is ``port`` (supervisord's side)."""
+    count = 0
+    with open("/proc/net/tcp", encoding="ascii") as lines:
+        next(lines)
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+@pytest.fixture
+def twenty(supervisord_factory: Callable[..., RunningSupervisord]) -> RunningSupervisord:
+    return supervisord_factory(sleepers(20))
+
+
+@pytest.mark.parametrize("transport", ["unix", "tcp", "tcp-close"])
+async def test_no_delayed_ack_stall_locally(twenty: RunningSupervisord, transport: str) -> None:
+    async with client_for(twenty, transport) as client:
+        median = await median_latency(client)
+        assert median < MEDIAN_LIMIT, f"{transport}: median {median * 1000:.1f} ms per call"
+        if transport == "tcp":  # quick-ACK mode keeps one connection alive instead of one per call
+            assert server_side_connections(int(twenty.port or 0)) == 1
+
+
+@pytest.mark.ssh
+@pytest.mark.parametrize("remote", ["unix", "tcp"])
+async def test_no_delayed_ack_stall_over_ssh(sshd: RunningSshd, twenty: RunningSupervisord, remote: str) -> None:
+    pool = SSHConnectionPool()
+    target = {"unix_socket": twenty.unix_socket} if remote == "unix" else {"port": twenty.port}
+    try:
+        async with SupervisorClient.from_ssh(sshd.ssh_config(), pool=pool, **target) as client:  # type: ignore[arg-type]
+            median = await median_latency(client)
+            assert median < MEDIAN_LIMIT, f"ssh to remote {remote}: median {median * 1000:.1f} ms per call"
+    finally:
+        await pool.close()
