@@ -326,15 +326,15 @@ class SupervisorClient:
             return SupervisorTimeoutError(f"{method}: cannot connect to {where} within {self.connect_timeout:g} s")
         if isinstance(exc, TimeoutError):
             return SupervisorTimeoutError(f"{method}: no answer from {where} within {read_timeout:g} s")
+        if isinstance(exc, aiohttp.ClientResponseError):
+            return SupervisorProtocolError(f"{method}: {where} sent an invalid HTTP answer: {exc.message}")
+        better = await self.transport.explain_failure(exc)  # SSH: the connection dropped, the remote end refused...
+        if better:
+            return SupervisorConnectionError(f"{method}: {where}: {better}")
         if isinstance(exc, aiohttp.ClientConnectorError):
             errno = exc.os_error.errno
             reason = os.strerror(errno) if errno else str(exc.os_error)
             return SupervisorConnectionError(f"{method}: cannot connect to {where}: {reason}")
-        if isinstance(exc, aiohttp.ClientResponseError):
-            return SupervisorProtocolError(f"{method}: {where} sent an invalid HTTP answer: {exc.message}")
-        better = await self.transport.explain_failure(exc)
-        if better:
-            return SupervisorConnectionError(f"{method}: {where}: {better}")
         if isinstance(exc, aiohttp.ServerDisconnectedError):
             return SupervisorConnectionError(f"{method}: {where} closed the connection before answering")
         if isinstance(exc, aiohttp.ClientPayloadError):
