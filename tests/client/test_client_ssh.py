@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import stat
 import time
 from typing import TYPE_CHECKING
@@ -26,7 +28,7 @@ from airflow_supervisor_async.client.ssh import connect_ssh
 from airflow_supervisor_async.config.endpoint import XmlRpcEndpoint
 from tests.client.conftest import eventually, wait_for_state
 from tests.fixtures.sshd import generate_key
-from tests.fixtures.supervisord import STANDARD_PROGRAMS, free_port, sleepers
+from tests.fixtures.supervisord import STANDARD_PROGRAMS, descendants, free_port, sleepers
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -328,3 +330,26 @@ async def test_ssh_connection_from_airflow(
     async with SupervisorClient.from_ssh(missing, unix_socket=supervisord.unix_socket, pool=pool) as client:
         with pytest.raises(SupervisorSSHError, match="no_such_connection_id"):
             await client.get_state()
+
+
+async def test_keepalive_notices_a_silent_peer(
+    sshd_function: RunningSshd, supervisord: RunningSupervisord, pool: SSHConnectionPool
+) -> None:
+    cfg = sshd_function.ssh_config(keepalive_interval=0.5, keepalive_count_max=2)
+    assert sshd_function.process is not None
+    async with SupervisorClient.from_ssh(cfg, unix_socket=supervisord.unix_socket, pool=pool) as client:
+        assert (await client.get_state()).is_running
+        sessions = descendants(sshd_function.process.pid)  # the per-connection sshd processes
+        assert sessions
+        for pid in sessions:  # the peer goes silent: no FIN, no RST, just no answers
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            await eventually(lambda: pool.live_connections() == 0, within=10, what="keepalive timeout")
+            assert time.monotonic() - started < 5  # ~ interval x count_max, not TCP's minutes
+            assert (await client.get_state()).is_running  # reconnected through the still-running listener
+            assert [entry.connects for entry in pool.entries()] == [2]
+        finally:
+            for pid in sessions:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
