@@ -385,17 +385,19 @@ class SupervisorClient:
         :returns: one entry per call: its raw decoded value, or a ``SupervisorFault`` instance (the subclass
             for the code) for a call that failed. Faults are returned, not raised.
         """
-        payload = [{"methodName": str(name), "params": list(params)} for name, *params in calls]
+        methods = [str(call[0]) for call in calls]
+        payload = [
+            {"methodName": method, "params": list(call[1:])} for method, call in zip(methods, calls, strict=True)
+        ]
         results = await self.call("system.multicall", payload)
         if not isinstance(results, list) or len(results) != len(payload):
             raise SupervisorProtocolError(f"system.multicall: {self.describe()} answered {len(payload)} calls wrongly")
+        where = self.describe()
         out: list[Any] = []
-        for call, result in zip(payload, results, strict=True):
+        for method, result in zip(methods, results, strict=True):
             if isinstance(result, dict) and set(result) == {"faultCode", "faultString"}:
                 out.append(
-                    SupervisorFault.from_code(
-                        int(result["faultCode"]), str(result["faultString"]), call["methodName"], self.describe()
-                    )
+                    SupervisorFault.from_code(int(result["faultCode"]), str(result["faultString"]), method, where)
                 )
             else:
                 out.append(result)

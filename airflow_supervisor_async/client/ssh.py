@@ -113,7 +113,7 @@ async def _connect_with_airflow(cfg: SSHConfiguration) -> asyncssh.SSHClientConn
         overrides["known_hosts"] = "none"
     elif cfg.known_hosts:
         overrides["known_hosts"] = str(cfg.known_hosts)
-    hook = SSHHookAsync(ssh_conn_id=str(cfg.ssh_conn_id), keepalive_interval=cfg.keepalive_interval, **overrides)
+    hook = SSHHookAsync(ssh_conn_id=str(cfg.ssh_conn_id), **overrides)  # keepalives: set below, exactly
     try:
         conn: asyncssh.SSHClientConnection = await hook.get_conn()
     except (TimeoutError, asyncssh.Error, OSError, asyncio.CancelledError):

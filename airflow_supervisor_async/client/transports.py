@@ -103,7 +103,7 @@ def tcp_connector(limit: int, mode: TcpMode) -> aiohttp.TCPConnector:
     connector = aiohttp.TCPConnector(limit=limit)
     if not hasattr(connector, "_factory"):  # aiohttp changed its internals: be correct rather than fast
         return aiohttp.TCPConnector(limit=limit, force_close=True)
-    connector._factory = functools.partial(_QuickAckResponseHandler, loop=asyncio.get_running_loop())
+    connector._factory = functools.partial(_QuickAckResponseHandler, loop=asyncio.get_running_loop())  # type: ignore[assignment]
     return connector
 
 
