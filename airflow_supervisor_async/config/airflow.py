@@ -9,7 +9,7 @@ import logging
 import tempfile
 from datetime import time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -21,8 +21,10 @@ from .sections import (
     SupervisorctlConfiguration,
     UnixHttpServerConfiguration,
 )
-from .ssh import SSHConfiguration
 from .supervisor import SupervisorConfiguration
+
+if TYPE_CHECKING:
+    from .ssh import SSHConfiguration
 
 __all__ = ("AirflowConfiguration", "SupervisorAirflowConfiguration", "SupervisorSSHAirflowConfiguration")
 
@@ -33,6 +35,7 @@ Signal = Literal["TERM", "HUP", "INT", "QUIT", "KILL", "USR1", "USR2"]
 # The kernel limits a unix socket path (sun_path) to 108 bytes including the terminating NUL.
 _MAX_SOCKET_PATH = 107
 _ALL_INTERFACES = {"", "*", "0.0.0.0", "::", "[::]"}
+_WARNED_PORTS: set[str] = set()
 
 
 def _split_host_port(value: str) -> tuple[str, int]:
@@ -69,7 +72,8 @@ class AirflowConfiguration(BaseModel):
     )
     unix_socket: Path | None = Field(
         default=None,
-        description="Path of supervisord's unix_http_server socket (mode 0700). Default: `<working_dir>/supervisor.sock`.",
+        description="Path of supervisord's unix_http_server socket (mode 0700). "
+        "Default: `<working_dir>/supervisor.sock`.",
     )
     transport: Literal["unix", "tcp"] = Field(
         default="unix",
@@ -78,7 +82,8 @@ class AirflowConfiguration(BaseModel):
     )
     host: str = Field(
         default="127.0.0.1",
-        description="Host the client connects to when `transport` is `tcp` (on the remote host, for SSH configurations).",
+        description="Host the client connects to when `transport` is `tcp` "
+        "(on the remote host, for SSH configurations).",
     )
     username: str | None = Field(
         default=None, description="HTTP basic-auth user required by supervisord's XML-RPC servers."
@@ -145,7 +150,8 @@ class AirflowConfiguration(BaseModel):
             raise ValueError("transport is 'tcp' but no `port` is set; set `port` or use transport 'unix'")
         if self.port is not None and (self.username is None or self.password is None):
             bind_host, port = _split_host_port(self.port)
-            if not _is_loopback(bind_host):
+            if not _is_loopback(bind_host) and self.port not in _WARNED_PORTS:
+                _WARNED_PORTS.add(self.port)  # once per process: DAG files are parsed over and over
                 where = "all interfaces" if bind_host in _ALL_INTERFACES else bind_host
                 log.warning(
                     "supervisord XML-RPC will listen on %s port %d WITHOUT username/password: anyone who can reach "
@@ -277,7 +283,11 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
     @property
     def resolved_pidfile(self) -> Path:
         """supervisord's pid file."""
-        return Path(self.supervisord.pidfile) if self.supervisord.pidfile else self.resolved_working_dir / "supervisord.pid"
+        return (
+            Path(self.supervisord.pidfile)
+            if self.supervisord.pidfile
+            else self.resolved_working_dir / "supervisord.pid"
+        )
 
     def program_log_paths(self, name: str) -> tuple[Path, Path]:
         """(stdout, stderr) log files of program ``name`` as rendered."""
@@ -287,8 +297,8 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
     # -- rendering -------------------------------------------------------------------------
     def _program_defaults(self, name: str, program: ProgramConfiguration) -> dict[str, Any]:
         airflow, folder = self.airflow, self.resolved_working_dir / name
-        # Several processes of one program need one log file each.
-        stem = "%(process_name)s-" if (program.numprocs or 1) > 1 else ""
+        # Several processes of one program need one log file each (process_name is not an expansion there).
+        stem = "%(process_num)d-" if (program.numprocs or 1) > 1 else ""
         defaults: dict[str, Any] = {
             "autostart": False,
             "autorestart": False,
@@ -323,15 +333,24 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
         """
         wd = self.resolved_working_dir
         data = {name: getattr(self, name) for name in SupervisorConfiguration.model_fields}
-        supervisord = {"directory": wd, "pidfile": self.resolved_pidfile, "logfile": wd / "supervisord.log",
-                       "childlogdir": wd, "nodaemon": False}
+        supervisord = {
+            "directory": wd,
+            "pidfile": self.resolved_pidfile,
+            "logfile": wd / "supervisord.log",
+            "childlogdir": wd,
+            "nodaemon": False,
+        }
         data["supervisord"] = type(self.supervisord).model_validate(
             {**supervisord, **self.supervisord.model_dump(exclude_none=True)}
         )
         auth = self._http_auth()
         data["unix_http_server"] = UnixHttpServerConfiguration.model_validate(
-            {"file": self.resolved_unix_socket, "chmod": "0700", **auth,
-             **(self.unix_http_server.model_dump(exclude_none=True) if self.unix_http_server else {})}
+            {
+                "file": self.resolved_unix_socket,
+                "chmod": "0700",
+                **auth,
+                **(self.unix_http_server.model_dump(exclude_none=True) if self.unix_http_server else {}),
+            }
         )
         if self.airflow.port is not None or self.inet_http_server is not None:
             given = self.inet_http_server.model_dump(exclude_none=True) if self.inet_http_server else {}
@@ -339,8 +358,10 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
                 {"port": self.airflow.port, **auth, **given}
             )
         data["supervisorctl"] = SupervisorctlConfiguration.model_validate(
-            {"serverurl": f"unix://{self.resolved_unix_socket}",
-             **(self.supervisorctl.model_dump(exclude_none=True) if self.supervisorctl else {})}
+            {
+                "serverurl": f"unix://{self.resolved_unix_socket}",
+                **(self.supervisorctl.model_dump(exclude_none=True) if self.supervisorctl else {}),
+            }
         )
         data["program"] = {
             name: ProgramConfiguration.model_validate(
@@ -377,8 +398,13 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
     def xmlrpc_endpoint(self) -> XmlRpcEndpoint:
         """Where Airflow's client reaches this supervisord's XML-RPC interface."""
         airflow = self.airflow
-        common: dict[str, Any] = {"rpcpath": airflow.rpcpath, "username": airflow.username,
-                                  "password": airflow.password, "ssh": self._ssh(), "conn_id": airflow.xmlrpc_conn_id}
+        common: dict[str, Any] = {
+            "rpcpath": airflow.rpcpath,
+            "username": airflow.username,
+            "password": airflow.password,
+            "ssh": self._ssh(),
+            "conn_id": airflow.xmlrpc_conn_id,
+        }
         if airflow.transport == "tcp" and airflow.port is not None:
             bind_host, port = _split_host_port(airflow.port)
             host = airflow.host if bind_host in _ALL_INTERFACES else bind_host

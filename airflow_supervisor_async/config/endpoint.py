@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from .ssh import SSHConfiguration
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .ssh import SSHConfiguration
 
 __all__ = ("XmlRpcEndpoint",)
 

@@ -55,8 +55,11 @@ def _strip_targets(node: Any, path: str, problems: list[tuple[str, str]]) -> Any
         target = node.get("_target_")
         if target is not None and _target_class(str(target)) not in _known_classes():
             problems.append((f"{path}._target_" if path else "_target_", f"unsupported target {target!r}"))
-        return {k: _strip_targets(v, f"{path}.{k}" if path else str(k), problems) for k, v in node.items()
-                if k != "_target_"}
+        return {
+            k: _strip_targets(v, f"{path}.{k}" if path else str(k), problems)
+            for k, v in node.items()
+            if k != "_target_"
+        }
     if isinstance(node, list):
         return [_strip_targets(v, f"{path}[{i}]", problems) for i, v in enumerate(node)]
     return node
@@ -68,7 +71,9 @@ def _pick_extension(data: dict[str, Any], key: str | None, source: str) -> tuple
     ours = {k: v for k, v in extensions.items() if isinstance(v, dict) and _target_class(str(v.get("_target_", "")))}
     if key is not None:
         if key not in extensions:
-            raise ConfigurationError([("extensions", f"no extension named {key!r}; found {sorted(extensions)}")], source)
+            raise ConfigurationError(
+                [("extensions", f"no extension named {key!r}; found {sorted(extensions)}")], source
+            )
         return extensions[key], f"extensions.{key}"
     if len(ours) != 1:
         found = sorted(ours) or "none"
@@ -81,6 +86,7 @@ def _pick_extension(data: dict[str, Any], key: str | None, source: str) -> tuple
 
 def load_configuration(cls: type[M], source: str | Path, overrides: Sequence[str] = (), *, key: str | None = None) -> M:
     """Load ``cls`` from YAML (path or text) with OmegaConf overrides; see ``SupervisorAirflowConfiguration.load``."""
+    import yaml
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -90,7 +96,7 @@ def load_configuration(cls: type[M], source: str | Path, overrides: Sequence[str
         if overrides:
             conf = OmegaConf.merge(conf, OmegaConf.from_dotlist(list(overrides)))
         data = OmegaConf.to_container(conf, resolve=True)
-    except (OmegaConfBaseException, ValueError) as exc:
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
         raise ConfigurationError([("(yaml)", str(exc).splitlines()[0])], source=where) from exc
     if not isinstance(data, dict):
         raise ConfigurationError([("(top level)", f"expected a mapping, got {type(data).__name__}")], source=where)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ("SSHConfiguration",)
 
@@ -55,6 +58,7 @@ class SSHConfiguration(BaseModel):
     keepalive_count_max: int = Field(
         default=3, ge=1, description="Unanswered keepalives after which the connection is considered dead."
     )
+
     @model_validator(mode="after")
     def _host_or_connection(self) -> SSHConfiguration:
         if not self.ssh_conn_id and not self.host:

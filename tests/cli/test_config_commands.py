@@ -19,10 +19,7 @@ program:
 
 
 def run(*args: str, python_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    if python_args:
-        cmd = [sys.executable, *python_args, *args]
-    else:
-        cmd = [str(CLI), *args]
+    cmd = [sys.executable, *python_args, *args] if python_args else [str(CLI), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
 
 

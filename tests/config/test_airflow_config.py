@@ -27,18 +27,17 @@ from airflow_supervisor_async import (
 SUPERVISORD = Path(sys.executable).with_name("supervisord")
 
 
-def parse_with_supervisord(text: str, tmp_path: Path) -> ServerOptions:
-    """Have supervisord's own option parser read ``text``; returns its options."""
-    conf = tmp_path / "parsed.conf"
-    conf.write_text(text)
+def parse_with_supervisord(cfg: SupervisorAirflowConfiguration) -> ServerOptions:
+    """Write ``cfg`` (supervisord checks that its directories exist) and have supervisord's parser read it."""
     options = ServerOptions()
-    options.realize(args=["-c", str(conf)])
+    options.realize(args=["-c", str(cfg.write())])
     return options
 
 
 def test_seed_readme_example_constructs_and_warns_about_open_port(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("airflow_supervisor_async.config.airflow._WARNED_PORTS", set())
     with caplog.at_level(logging.WARNING):
         cfg = SupervisorAirflowConfiguration(
             airflow=AirflowConfiguration(port="*:9091"),
@@ -46,16 +45,19 @@ def test_seed_readme_example_constructs_and_warns_about_open_port(
             config_path="/data/airflow/supervisor/supervisor.conf",
             program={"test": ProgramConfiguration(command="bash -c 'sleep 14400; exit 1'")},
         )
-    assert "all interfaces port 9091 WITHOUT username/password" in caplog.text
+    assert caplog.text.count("all interfaces port 9091 WITHOUT username/password") == 1
     assert cfg.resolved_config_path == Path("/data/airflow/supervisor/supervisor.conf")
-    options = parse_with_supervisord(cfg.to_conf(), tmp_path)
+    assert "[program:test]" in cfg.to_conf()
+    # supervisord's parser insists the directories exist: check the same job in a temp dir
+    cfg = cfg.model_copy(update={"working_dir": tmp_path, "config_path": tmp_path / "supervisor.conf"})
+    options = parse_with_supervisord(cfg)
     (group,) = options.process_group_configs
     (process,) = group.process_configs
     assert process.name == "test"
     assert process.command == "bash -c 'sleep 14400; exit 1'"
     assert process.autostart is False
-    assert process.stdout_logfile == "/data/airflow/supervisor/test/output.log"
-    assert process.stderr_logfile == "/data/airflow/supervisor/test/error.log"
+    assert process.stdout_logfile == str(tmp_path / "test" / "output.log")
+    assert process.stderr_logfile == str(tmp_path / "test" / "error.log")
     kinds = sorted(c["family"] for c in options.server_configs)
     assert len(kinds) == 2  # the unix socket Airflow uses, plus the TCP port asked for
 
@@ -65,7 +67,7 @@ def test_default_endpoint_is_a_private_unix_socket(tmp_path: Path) -> None:
     endpoint = cfg.xmlrpc_endpoint()
     assert endpoint.unix_socket == tmp_path / "supervisor.sock"
     assert endpoint.port is None
-    options = parse_with_supervisord(cfg.to_conf(), tmp_path)
+    options = parse_with_supervisord(cfg)
     (server,) = options.server_configs
     assert server["file"] == str(tmp_path / "supervisor.sock")
     assert server["chmod"] == 0o700
@@ -91,7 +93,9 @@ def test_program_defaults_fill_only_unset_keys(tmp_path: Path) -> None:
         program={
             "plain": ProgramConfiguration(command="sleep 1"),
             "custom": ProgramConfiguration(command="sleep 1", autorestart=True, stopsignal="KILL"),
-            "many": ProgramConfiguration(command="sleep 1", numprocs=2, process_name="%(program_name)s_%(process_num)d"),
+            "many": ProgramConfiguration(
+                command="sleep 1", numprocs=2, process_name="%(program_name)s_%(process_num)d"
+            ),
         },
     )
     effective = cfg.effective_configuration().program
@@ -103,7 +107,7 @@ def test_program_defaults_fill_only_unset_keys(tmp_path: Path) -> None:
     assert effective["custom"].stopsignal == "KILL"
     # user's own section values are never touched
     assert cfg.program["plain"].autostart is None
-    options = parse_with_supervisord(cfg.to_conf(), tmp_path)
+    options = parse_with_supervisord(cfg)
     logs = {p.name: p.stdout_logfile for g in options.process_group_configs for p in g.process_configs}
     assert logs["many_0"] != logs["many_1"]
     assert logs["plain"] == str(tmp_path / "plain" / "output.log")
@@ -141,7 +145,8 @@ def test_write_is_atomic_private_and_hides_the_password(tmp_path: Path) -> None:
     text = path.read_text()
     assert "s3cret-pass" not in text
     assert "password={SHA}" in text
-    assert "s3cret-pass" not in repr(cfg) and "s3cret-pass" not in cfg.model_dump_json()
+    assert "s3cret-pass" not in repr(cfg)
+    assert "s3cret-pass" not in cfg.model_dump_json()
     assert [p.name for p in (tmp_path / "wd").iterdir() if p.name.startswith(".")] == []  # no temp file left
 
 
@@ -154,26 +159,30 @@ def test_rendered_config_runs_a_real_supervisord_with_hashed_password(tmp_path: 
         program={"sleeper": ProgramConfiguration(command="sleep 30")},
     )
     conf = cfg.write()
-    proc = subprocess.Popen([str(SUPERVISORD), "-n", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(SUPERVISORD), "-n", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
-        transport = SupervisorTransport("ops", "s3cret-pass", f"unix://{cfg.resolved_unix_socket}")
-        rpc = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+        def proxy(password: str) -> xmlrpc.client.ServerProxy:
+            transport = SupervisorTransport("ops", password, f"unix://{cfg.resolved_unix_socket}")
+            return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
         deadline = time.monotonic() + 15
         while True:
             try:
-                state = rpc.supervisor.getState()
+                state = proxy("s3cret-pass").supervisor.getState()
                 break
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
         assert state["statename"] == "RUNNING"
-        (info,) = rpc.supervisor.getAllProcessInfo()
+        (info,) = proxy("s3cret-pass").supervisor.getAllProcessInfo()
         assert info["statename"] == "STOPPED"  # autostart is off: Airflow starts programs
         assert stat.S_IMODE(cfg.resolved_unix_socket.stat().st_mode) == 0o700
-        bad = SupervisorTransport("ops", "wrong", f"unix://{cfg.resolved_unix_socket}")
         with pytest.raises(xmlrpc.client.ProtocolError) as info_bad:
-            xmlrpc.client.ServerProxy("http://127.0.0.1", transport=bad).supervisor.getState()
+            proxy("wrong").supervisor.getState()
         assert info_bad.value.errcode == 401
     finally:
         proc.terminate()
@@ -188,7 +197,8 @@ def test_ssh_configuration_uses_remote_paths_and_needs_a_host() -> None:
     )
     assert str(cfg.resolved_working_dir).startswith("/tmp/supervisor-")
     endpoint = cfg.xmlrpc_endpoint()
-    assert endpoint.ssh is not None and endpoint.ssh.host == "10.0.0.5"
+    assert endpoint.ssh is not None
+    assert endpoint.ssh.host == "10.0.0.5"
     assert endpoint.unix_socket == cfg.resolved_working_dir / "supervisor.sock"
     assert endpoint.describe().endswith("via ssh://svc@10.0.0.5:22")
     with pytest.raises(ValidationError, match="ssh_conn_id"):

@@ -46,7 +46,9 @@ def test_seed_airflow_config_yaml_loads() -> None:
 
 
 def test_same_yaml_with_renamed_import_loads() -> None:
-    cfg = SupervisorAirflowConfiguration.load(SEED_AIRFLOW_CONFIG.replace("airflow_supervisor.", "airflow_supervisor_async."))
+    cfg = SupervisorAirflowConfiguration.load(
+        SEED_AIRFLOW_CONFIG.replace("airflow_supervisor.", "airflow_supervisor_async.")
+    )
     assert list(cfg.program) == ["test"]
 
 
@@ -95,6 +97,7 @@ def test_ssh_target_selects_the_remote_class() -> None:
         ("_target_: somewhere.Else\nprogram: {feed: {command: x}}", "unsupported target 'somewhere.Else'"),
         ("program: {feed: {command: x}}\nairflow: {password: hunter2, port: 'x'}", "airflow.port"),
         ("- just\n- a list", "expected a mapping"),
+        ("program:\n  feed:\n    command: ${missing}\n", "(yaml)"),
         ("program: {feed: {command: ${missing}}}", "(yaml)"),
     ],
 )
