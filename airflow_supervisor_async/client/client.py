@@ -286,7 +286,7 @@ class SupervisorClient:
         where = self.describe()
         if resp.status == 401:
             who = f"user {self.username!r}" if self.username else "no credentials"
-            raise SupervisorAuthError(f"{where} refused the XML-RPC credentials ({who}): HTTP 401")
+            raise SupervisorAuthError(f"{method}: {where} refused the XML-RPC credentials ({who}): HTTP 401")
         if resp.status != 200:
             raise SupervisorProtocolError(
                 f"{method}: {where} answered HTTP {resp.status} {resp.reason or ''}".rstrip(), status=resp.status
