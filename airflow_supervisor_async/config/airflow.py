@@ -9,7 +9,7 @@ import logging
 import tempfile
 from datetime import time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -21,10 +21,8 @@ from .sections import (
     SupervisorctlConfiguration,
     UnixHttpServerConfiguration,
 )
+from .ssh import SSHConfiguration
 from .supervisor import SupervisorConfiguration
-
-if TYPE_CHECKING:
-    from .ssh import SSHConfiguration
 
 __all__ = ("AirflowConfiguration", "SupervisorAirflowConfiguration", "SupervisorSSHAirflowConfiguration")
 

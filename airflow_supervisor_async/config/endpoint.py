@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from .ssh import SSHConfiguration
+from .ssh import SSHConfiguration
 
 __all__ = ("XmlRpcEndpoint",)
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 __all__ = ("SSHConfiguration",)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .base import Name
 from .errors import ConfigurationError, format_validation_error
 from .sections import (
     EventListenerConfiguration,
@@ -23,7 +24,7 @@ from .sections import (
 )
 
 if TYPE_CHECKING:
-    from .base import Name, SectionModel
+    from .base import SectionModel
 
 __all__ = ("SupervisorConfiguration",)
 
