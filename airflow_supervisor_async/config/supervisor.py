@@ -6,7 +6,7 @@ import configparser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .base import Name
 from .errors import ConfigurationError, format_validation_error
@@ -78,6 +78,17 @@ class SupervisorConfiguration(BaseModel):
         default_factory=dict, description="`[rpcinterface:x]` sections."
     )
 
+    @model_validator(mode="after")
+    def _standard_interface_is_implied(self) -> Self:
+        # to_conf() adds the standard interface whenever an HTTP server is configured; keeping it out of the
+        # model makes a file that spells it out and one that does not parse to the same configuration.
+        standard = self.rpcinterface.get("supervisor")
+        if standard is not None and standard.model_dump(by_alias=True) == {
+            "supervisor.rpcinterface_factory": MAIN_RPCINTERFACE
+        }:
+            self.rpcinterface = {k: v for k, v in self.rpcinterface.items() if k != "supervisor"}
+        return self
+
     # -- rendering ---------------------------------------------------------------------------
     def to_conf(self) -> str:
         """The supervisord.conf text. Unset keys are left out.
@@ -85,11 +96,8 @@ class SupervisorConfiguration(BaseModel):
         When an HTTP server is configured and no ``[rpcinterface:supervisor]`` is given, the standard
         one is added (supervisorctl and XML-RPC clients need it).
         """
-        parts = [
-            _section_text(name, section)
-            for name in _SINGLE
-            if (section := getattr(self, name)) is not None and (name != "supervisord" or section.ini_items())
-        ]
+        # [supervisord] is rendered even when empty: supervisord refuses a file without it
+        parts = [_section_text(name, section) for name in _SINGLE if (section := getattr(self, name)) is not None]
         for field, prefix in _NAMED:
             parts += [_section_text(f"{prefix}:{key}", section) for key, section in getattr(self, field).items()]
         serving = self.unix_http_server is not None or self.inet_http_server is not None
@@ -126,9 +134,6 @@ class SupervisorConfiguration(BaseModel):
             data.setdefault(prefixes[prefix], {})[name] = values
         if problems:
             raise ConfigurationError(problems, source=source)
-        # The standard interface is implied whenever an HTTP server is configured (to_conf adds it back)
-        if data.get("rpcinterface", {}).get("supervisor") == {"supervisor.rpcinterface_factory": MAIN_RPCINTERFACE}:
-            del data["rpcinterface"]["supervisor"]
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
