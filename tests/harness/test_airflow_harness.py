@@ -6,7 +6,7 @@ Run with ``-p tests.fixtures.airflow`` until ``tests.fixtures.airflow`` is in co
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -163,8 +163,12 @@ def test_cluster_defers_three_runs_with_one_worker_slot(airflow_cluster_factory:
 
     runs = cluster.trigger_many(DAG_IDS)
 
+    def all_deferred() -> list[dict[str, Any]] | None:
+        rows = cluster.deferred_task_instances()
+        return rows if len(rows) == len(DAG_IDS) else None
+
     deferred = cluster.wait_for(
-        lambda: (rows := cluster.deferred_task_instances()) and len(rows) == len(DAG_IDS) and rows,
+        all_deferred,
         timeout=SENSOR_SECONDS + 40,
         interval=0.5,
         message=lambda: f"not all deferred at once: {[cluster.task_states(d, r) for d, r in runs.items()]}",
@@ -179,6 +183,7 @@ def test_cluster_defers_three_runs_with_one_worker_slot(airflow_cluster_factory:
         state = cluster.wait_for_dag_run(dag_id, run_id, timeout=SENSOR_SECONDS + 90)
         assert state == "success", (cluster.task_states(dag_id, run_id), cluster.logs_tail())
         assert cluster.task_states(dag_id, run_id) == {"wait": "success", "after": "success"}
+        assert "harness: after ran" in cluster.task_log(dag_id, run_id, "after")
     assert cluster.triggers() == []
 
     killed = cluster.stop()
