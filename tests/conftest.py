@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.supervisord",
     "tests.fixtures.sshd",
     "tests.fixtures.jobs",
+    "tests.fixtures.airflow",
 ]

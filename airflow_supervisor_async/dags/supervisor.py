@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk.definitions._internal.mixins import DependencyMixin
+
 from ..config import SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
 from ..operators.lifecycle import (
     RemoveSupervisorConfigOperator,
@@ -49,7 +51,7 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 
 
-class Supervisor:
+class Supervisor(DependencyMixin):
     """Add a supervisord job to ``dag``: ten tasks with stable ids, one property per step.
 
     Hook your own tasks in with ``>>`` on the properties, e.g. ``sup.evaluate_programs >> alert >>
@@ -84,17 +86,34 @@ class Supervisor:
         self._add("start_supervisor", StartSupervisorOperator(task_id=ids["start_supervisor"], **common))
         self._add("start_programs", StartProgramsOperator(task_id=ids["start_programs"], **common))
         self._add("check_programs", SupervisorProgramsSensor(task_id=ids["check_programs"], **common))
-        self._add("evaluate_programs", EvaluateProgramsOperator(
-            task_id=ids["evaluate_programs"], check_task_id=ids["check_programs"],
-            end_task_id=ids["end_monitoring"], **common))
+        self._add(
+            "evaluate_programs",
+            EvaluateProgramsOperator(
+                task_id=ids["evaluate_programs"],
+                check_task_id=ids["check_programs"],
+                end_task_id=ids["end_monitoring"],
+                **common,
+            ),
+        )
         if restart_on_failure:
-            self._add("restart_programs", RestartProgramsOperator(
-                task_id=ids["restart_programs"], check_task_id=ids["check_programs"], **common))
-        self._add("end_monitoring", EndMonitoringOperator(
-            task_id=ids["end_monitoring"], monitor_task_ids=[ids["restart_programs"], ids["check_programs"]],
-            trigger_rule="none_failed_min_one_success", **common))
-        for attr, cls in (("stop_programs", StopProgramsOperator), ("stop_supervisor", StopSupervisorOperator),
-                          ("unconfigure_supervisor", RemoveSupervisorConfigOperator)):
+            self._add(
+                "restart_programs",
+                RestartProgramsOperator(task_id=ids["restart_programs"], check_task_id=ids["check_programs"], **common),
+            )
+        self._add(
+            "end_monitoring",
+            EndMonitoringOperator(
+                task_id=ids["end_monitoring"],
+                monitor_task_ids=[ids["restart_programs"], ids["check_programs"]],
+                trigger_rule="none_failed_min_one_success",
+                **common,
+            ),
+        )
+        for attr, cls in (
+            ("stop_programs", StopProgramsOperator),
+            ("stop_supervisor", StopSupervisorOperator),
+            ("unconfigure_supervisor", RemoveSupervisorConfigOperator),
+        ):
             self._add(attr, cls(task_id=ids[attr], route_task_id=ids["end_monitoring"], **common))
 
         t = self._tasks
@@ -170,22 +189,24 @@ class Supervisor:
         """Every task of the block, in step order."""
         return list(self._tasks.values())
 
-    # -- chain like an operator ---------------------------------------------------------------
-    def __rshift__(self, other: Any) -> Any:
-        self.unconfigure_supervisor >> other
-        return other
+    # -- chain like a task: ``a >> sup >> b`` -------------------------------------------------
+    @property
+    def roots(self) -> list[BaseOperator]:
+        """The first task of the block."""
+        return [self.configure_supervisor]
 
-    def __lshift__(self, other: Any) -> Any:
-        other >> self.configure_supervisor
-        return other
+    @property
+    def leaves(self) -> list[BaseOperator]:
+        """The last task of the block."""
+        return [self.unconfigure_supervisor]
 
-    def __rrshift__(self, other: Any) -> Supervisor:
-        other >> self.configure_supervisor
-        return self
+    def set_upstream(self, other: Any, edge_modifier: Any = None) -> None:
+        """Run ``other`` before the block."""
+        self.configure_supervisor.set_upstream(other, edge_modifier)
 
-    def __rlshift__(self, other: Any) -> Supervisor:
-        self.unconfigure_supervisor >> other
-        return self
+    def set_downstream(self, other: Any, edge_modifier: Any = None) -> None:
+        """Run ``other`` after the block."""
+        self.unconfigure_supervisor.set_downstream(other, edge_modifier)
 
 
 class SupervisorLocal(Supervisor):

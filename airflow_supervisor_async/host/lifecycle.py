@@ -55,8 +55,9 @@ async def supervisord_pid(host: Host, cfg: SupervisorAirflowConfiguration) -> in
     return pid if await _pid_alive(host, pid) else None
 
 
-async def _wait_for(predicate_pid: int | None, host: Host, cfg: SupervisorAirflowConfiguration, *, running: bool,
-                    timeout: float) -> int | None:
+async def _wait_for(
+    predicate_pid: int | None, host: Host, cfg: SupervisorAirflowConfiguration, *, running: bool, timeout: float
+) -> int | None:
     deadline = time.monotonic() + timeout
     while True:
         pid = await supervisord_pid(host, cfg)

@@ -50,6 +50,13 @@ class SupervisorStepMixin:
 
     cfg: SupervisorAirflowConfiguration
 
+    @staticmethod
+    def with_pool(cfg: SupervisorAirflowConfiguration, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Operator kwargs with the job's ``pool`` unless the caller chose one."""
+        if cfg.pool and "pool" not in kwargs:
+            kwargs = {**kwargs, "pool": cfg.pool}
+        return kwargs
+
     def resolved_cfg(self) -> SupervisorAirflowConfiguration:
         """The configuration with XML-RPC credentials read from ``airflow.xmlrpc_conn_id`` (if set)."""
         conn_id = self.cfg.airflow.xmlrpc_conn_id
@@ -83,7 +90,5 @@ class SupervisorStepOperator(SupervisorStepMixin, BaseOperator):
     ui_color = "#d6eaf8"
 
     def __init__(self, *, cfg: SupervisorAirflowConfiguration, **kwargs: Any) -> None:
-        if cfg.pool and "pool" not in kwargs:
-            kwargs["pool"] = cfg.pool
-        super().__init__(**kwargs)
+        super().__init__(**self.with_pool(cfg, kwargs))
         self.cfg = cfg

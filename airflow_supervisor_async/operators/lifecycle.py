@@ -46,7 +46,9 @@ class StartSupervisorOperator(SupervisorStepOperator):
         self.startup_timeout = startup_timeout
 
     async def _start(self) -> int:
-        pid = await self.with_host(lambda host: lifecycle.start_supervisord(host, self.cfg, timeout=self.startup_timeout))
+        pid = await self.with_host(
+            lambda host: lifecycle.start_supervisord(host, self.cfg, timeout=self.startup_timeout)
+        )
         deadline = time.monotonic() + self.startup_timeout
         async with self.client() as client:
             while True:

@@ -39,8 +39,9 @@ class StartProgramsOperator(SupervisorStepOperator):
     async def _start(self, restart: bool) -> dict[str, str]:
         async with self.client() as client:
             infos = [i for i in await client.get_all_process_info() if i.group in self.cfg.program]
-            actions = await asyncio.gather(*(self._start_one(client, i.group, i.name, i.state.name, restart)
-                                              for i in infos))
+            actions = await asyncio.gather(
+                *(self._start_one(client, i.group, i.name, i.state.name, restart) for i in infos)
+            )
         result: dict[str, str] = {}
         for group, action in actions:
             result[group] = action if result.get(group, action) == action else "started"
@@ -49,8 +50,9 @@ class StartProgramsOperator(SupervisorStepOperator):
             raise RuntimeError(f"supervisord does not know program(s) {missing}: is it running an older config?")
         return result
 
-    async def _start_one(self, client: SupervisorClient, group: str, name: str, state: str,
-                         restart: bool) -> tuple[str, str]:
+    async def _start_one(
+        self, client: SupervisorClient, group: str, name: str, state: str, restart: bool
+    ) -> tuple[str, str]:
         full = name if name == group else f"{group}:{name}"
         if state in _ACTIVE:
             if not restart:

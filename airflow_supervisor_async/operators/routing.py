@@ -82,9 +82,10 @@ class EvaluateProgramsOperator(SupervisorStepMixin, BaseBranchOperator):
 
     ui_color = "#fdebd0"
 
-    def __init__(self, *, cfg: SupervisorAirflowConfiguration, check_task_id: str, end_task_id: str,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, cfg: SupervisorAirflowConfiguration, check_task_id: str, end_task_id: str, **kwargs: Any
+    ) -> None:
+        super().__init__(**self.with_pool(cfg, kwargs))
         self.cfg = cfg
         self.check_task_id = check_task_id
         self.end_task_id = end_task_id
@@ -156,4 +157,3 @@ class EndMonitoringOperator(SupervisorStepOperator):
             poke_interval=60,
             deferrable=False,
         )
-

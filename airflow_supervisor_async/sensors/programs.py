@@ -39,7 +39,11 @@ def _reference_date(cfg: SupervisorAirflowConfiguration, context: Context) -> da
         "logical_date": context.get("logical_date"),
         "data_interval_end": context.get("data_interval_end"),
     }
-    value = candidates.get(cfg.reference_date) or getattr(dag_run, "run_after", None) or getattr(dag_run, "start_date", None)
+    value = (
+        candidates.get(cfg.reference_date)
+        or getattr(dag_run, "run_after", None)
+        or getattr(dag_run, "start_date", None)
+    )
     return value if isinstance(value, datetime) else datetime.now(UTC)
 
 
@@ -78,10 +82,8 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
         restart_first_from: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if cfg.pool and "pool" not in kwargs:
-            kwargs["pool"] = cfg.pool
         kwargs.setdefault("poke_interval", cfg.check_interval.total_seconds())
-        super().__init__(**kwargs)
+        super().__init__(**self.with_pool(cfg, kwargs))
         self.cfg = cfg
         self.restart_failed = restart_failed
         self.restart_first_from = restart_first_from
@@ -144,8 +146,12 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
                 return None
 
     def _log_event(self, event: dict[str, Any]) -> None:
-        self.log.info("monitoring outcome %s (%s); restarts so far: %s", event["outcome"], event.get("reason") or "-",
-                      event.get("restarts", 0))
+        self.log.info(
+            "monitoring outcome %s (%s); restarts so far: %s",
+            event["outcome"],
+            event.get("reason") or "-",
+            event.get("restarts", 0),
+        )
         for name, info in sorted((event.get("programs") or {}).items()):
             self.log.info("  %-30s %-9s exit=%s", name, info.get("state"), info.get("exitstatus"))
         for name, streams in sorted((event.get("logs") or {}).items()):
@@ -161,8 +167,9 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
                 f"program(s) {', '.join(names) or '?'} failed again after {restarts} restart(s); "
                 f"max_restarts={limit} is used up"
             )
-        self.log.info("restarting %s (restart %d%s)", ", ".join(names), restarts + 1,
-                      f" of {limit}" if limit is not None else "")
+        self.log.info(
+            "restarting %s (restart %d%s)", ", ".join(names), restarts + 1, f" of {limit}" if limit is not None else ""
+        )
         run_sync(lambda: self._restart_programs(names))
         return restarts + 1
 

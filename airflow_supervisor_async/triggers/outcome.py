@@ -46,9 +46,7 @@ def _is_failure(info: ProcessInfo, exitcodes: Iterable[int]) -> bool:
     return state in ("STOPPED", "UNKNOWN")
 
 
-def judge(
-    infos: Iterable[ProcessInfo], programs: Iterable[str], exitcodes: Mapping[str, list[int]]
-) -> Verdict:
+def judge(infos: Iterable[ProcessInfo], programs: Iterable[str], exitcodes: Mapping[str, list[int]]) -> Verdict:
     """Judge one ``getAllProcessInfo`` snapshot for the watched ``programs`` (group names).
 
     A program missing from the snapshot counts as failed (its config was removed or changed).

@@ -147,7 +147,10 @@ class SupervisorProgramsTrigger(BaseTrigger):
         tails: dict[str, dict[str, str]] = {}
         for name in names:
             tails[name] = {}
-            for stream, read in (("stdout", client.tail_process_stdout_log), ("stderr", client.tail_process_stderr_log)):
+            for stream, read in (
+                ("stdout", client.tail_process_stdout_log),
+                ("stderr", client.tail_process_stderr_log),
+            ):
                 try:
                     tail = await read(name, 0, self.log_tail_bytes)
                 except SupervisorError as exc:
