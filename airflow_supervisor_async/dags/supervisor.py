@@ -124,7 +124,7 @@ class Supervisor(DependencyMixin):
         t["end_monitoring"] >> t["stop_programs"] >> t["stop_supervisor"] >> t["unconfigure_supervisor"]
         setup = t["configure_supervisor"].as_setup()
         for attr in ("stop_programs", "stop_supervisor", "unconfigure_supervisor"):
-            t[attr].as_teardown(setups=setup, on_failure_fail_dagrun=True)
+            t[attr].as_teardown(setups=setup)  # the run's state is the job's; a failed cleanup shows on its task
 
     def _add(self, attr: str, task: BaseOperator) -> None:
         self._tasks[attr] = task

@@ -38,8 +38,9 @@ with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1), catc
 
 
 def write_job_dag(home: Any, dag_id: str, programs: dict[str, str], working_dir: Path, **options: Any) -> None:
-    home.write_dag(dag_id, DAG_TEMPLATE.format(dag_id=dag_id, programs=programs, working_dir=str(working_dir),
-                                               options=options))
+    home.write_dag(
+        dag_id, DAG_TEMPLATE.format(dag_id=dag_id, programs=programs, working_dir=str(working_dir), options=options)
+    )
 
 
 @pytest.fixture
@@ -67,12 +68,14 @@ def supervisord_running(working_dir: Path) -> bool:
 def test_programs_finish_dag_succeeds_and_cleans_up(airflow_home: Any, working_dir: Path) -> None:
     write_job_dag(airflow_home, "job_done", {"a": "sleep 2", "b": "bash -c 'sleep 3; exit 0'"}, working_dir)
     result = airflow_home.dags_test("job_done", timeout=240)
-    result.assert_success({
-        "job_done-check-programs": "success",
-        "job_done-restart-programs": "skipped",
-        "job_done-stop-programs": "success",
-        "job_done-unconfigure-supervisor": "success",
-    })
+    result.assert_success(
+        {
+            "job_done-check-programs": "success",
+            "job_done-restart-programs": "skipped",
+            "job_done-stop-programs": "success",
+            "job_done-unconfigure-supervisor": "success",
+        }
+    )
     assert "job_done-check-programs" in result.deferred_task_ids  # the watch ran on the trigger, not a worker
     assert not supervisord_running(working_dir)
     assert not working_dir.exists()
@@ -82,11 +85,13 @@ def test_program_failing_once_is_restarted_and_dag_succeeds(airflow_home: Any, w
     flaky = "bash -c 'sleep 2; if [ -e tried ]; then exit 0; fi; touch tried; echo first-try-failed >&2; exit 7'"
     write_job_dag(airflow_home, "job_flaky", {"steady": "sleep 3", "flaky": flaky}, working_dir)
     result = airflow_home.dags_test("job_flaky", timeout=300)
-    result.assert_success({
-        "job_flaky-check-programs": "success",
-        "job_flaky-restart-programs": "success",
-        "job_flaky-unconfigure-supervisor": "success",
-    })
+    result.assert_success(
+        {
+            "job_flaky-check-programs": "success",
+            "job_flaky-restart-programs": "success",
+            "job_flaky-unconfigure-supervisor": "success",
+        }
+    )
     assert "restarting flaky (restart 1 of 3)" in result.output, result.describe()
     assert "first-try-failed" in result.output  # the failed program's stderr tail reached the task log
     assert not working_dir.exists()
@@ -123,8 +128,9 @@ def test_supervisord_killed_mid_run_fails_with_a_clear_message(airflow_home: Any
 
 
 def test_runtime_reached_stops_programs_and_succeeds(airflow_home: Any, working_dir: Path) -> None:
-    write_job_dag(airflow_home, "job_runtime", {"service": "sleep 300"}, working_dir,
-                  runtime="PT6S", reference_date="start_date")
+    write_job_dag(
+        airflow_home, "job_runtime", {"service": "sleep 300"}, working_dir, runtime="PT6S", reference_date="start_date"
+    )
     started = time.monotonic()
     result = airflow_home.dags_test("job_runtime", timeout=240)
     result.assert_success({"job_runtime-end-monitoring": "success", "job_runtime-stop-programs": "success"})

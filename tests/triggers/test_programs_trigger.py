@@ -151,8 +151,11 @@ def test_serialized_kwargs_hold_no_secret(tmp_path: Any) -> None:
     assert "hunter2" not in json.dumps(kwargs)
     assert kwargs["endpoint"]["conn_id"] == "supervisor_rpc"
     with pytest.raises(ValueError, match="xmlrpc_conn_id"):
-        public_endpoint(cfg.model_copy(update={"airflow": cfg.airflow.model_copy(
-            update={"xmlrpc_conn_id": None})}).xmlrpc_endpoint())
+        public_endpoint(
+            cfg.model_copy(
+                update={"airflow": cfg.airflow.model_copy(update={"xmlrpc_conn_id": None})}
+            ).xmlrpc_endpoint()
+        )
 
 
 def test_old_trigger_rows_still_load() -> None:
