@@ -87,11 +87,13 @@ class _Forward:
         return cls(conn, listener, tmpdir)
 
     async def close(self) -> None:
-        self.listener.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await self.listener.wait_closed()
-        await asyncio.to_thread(shutil.rmtree, self.tmpdir, True)
+        try:
+            self.listener.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_CLOSE_TIMEOUT):
+                    await self.listener.wait_closed()
+        finally:
+            await asyncio.to_thread(shutil.rmtree, self.tmpdir, True)
 
 
 class PooledSSHConnection:
@@ -166,7 +168,8 @@ class PooledSSHConnection:
     async def _drop(self, conn: asyncssh.SSHClientConnection) -> None:
         forwards, self._forwards = self._forwards, {}
         for forward in forwards.values():
-            await forward.close()
+            with contextlib.suppress(Exception):  # close the others and the connection anyway
+                await forward.close()
         conn.close()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(_CLOSE_TIMEOUT):
