@@ -304,7 +304,7 @@ async def test_no_slow_callbacks_in_debug_mode(
     supervisord_factory: Callable[..., RunningSupervisord], fake: FakeSupervisord, caplog: pytest.LogCaptureFixture
 ) -> None:
     loop = asyncio.get_running_loop()
-    big = xmlrpc.client.dumps(([{"name": f"p{i}", "text": "y" * 100} for i in range(10000)],), methodresponse=True)
+    big = xmlrpc.client.dumps(([{"name": f"p{i}", "text": "y" * 100} for i in range(30000)],), methodresponse=True)
     assert len(big) > 2 * LARGE_BODY  # takes the sliced parse path
     fake.handler = body_answer(big.encode())
     sv = supervisord_factory(sleepers(20))
@@ -313,7 +313,7 @@ async def test_no_slow_callbacks_in_debug_mode(
     gc.collect()
     gc.freeze()
     loop.set_debug(True)
-    loop.slow_callback_duration = 0.05
+    loop.slow_callback_duration = 0.1  # a blocking parse of this answer takes well over 0.1 s
     try:
         with caplog.at_level(logging.WARNING, logger="asyncio"):
             async with client_for(sv, "tcp") as tcp, client_for(sv, "unix") as unix, fake.client() as big_client:
@@ -322,8 +322,8 @@ async def test_no_slow_callbacks_in_debug_mode(
                     assert len(await unix.get_all_process_info()) == 20
                 results = await asyncio.gather(*(tcp.get_all_process_info() for _ in range(20)))
                 assert all(len(r) == 20 for r in results)
-                huge = await big_client.call("supervisor.whatever")  # ~2.8 MB: parsed without blocking
-                assert len(huge) == 10000
+                huge = await big_client.call("supervisor.whatever")  # ~8 MB: parsed without blocking
+                assert len(huge) == 30000
     finally:
         loop.set_debug(False)
         gc.unfreeze()
