@@ -12,8 +12,10 @@ from .config import *  # noqa: F403
 from .config import __all__ as _config_all
 
 if TYPE_CHECKING:
-    from .client import SupervisorClient
-    from .dags import Supervisor, SupervisorLocal, SupervisorRemote
+    from .client import SupervisorClient as SupervisorClient
+    from .dags import Supervisor as Supervisor
+    from .dags import SupervisorLocal as SupervisorLocal
+    from .dags import SupervisorRemote as SupervisorRemote
 
 __version__ = "0.1.0"
 
@@ -24,7 +26,7 @@ _LAZY = {
     "SupervisorClient": "client",
 }
 
-__all__ = (*_config_all, *_LAZY, "__version__")  # noqa: PLE0604
+__all__ = (*_config_all, *_LAZY, "__version__")
 
 
 def __getattr__(name: str) -> Any:

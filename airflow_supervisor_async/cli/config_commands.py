@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import ConfigurationError, SupervisorAirflowConfiguration
 from ..config.files import atomic_write_text
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ("load_from_args", "register")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 __all__ = ("connect_ssh", "describe_ssh", "enable_quickack", "ssh_options")
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+
+# asyncssh logs every channel open/close at INFO, and every poll opens channels: keep task and
+# triggerer logs readable unless the application configured asyncssh's logger itself.
+if logging.getLogger("asyncssh").level == logging.NOTSET:
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 
 def enable_quickack(conn: asyncssh.SSHClientConnection) -> bool:

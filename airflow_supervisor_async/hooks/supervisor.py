@@ -31,7 +31,9 @@ def public_endpoint(endpoint: XmlRpcEndpoint) -> dict[str, Any]:
             "ssh.password: an SSH password written in the DAG cannot be handed to the triggerer; use a key file or "
             "an Airflow SSH connection (ssh.ssh_conn_id)"
         )
-    return endpoint.model_dump(mode="json", exclude={"password": True, "ssh": {"password"}})
+    # exclude_unset: a default written out would later read as an explicit override (e.g. ssh.port=22
+    # overriding the port of the Airflow connection)
+    return endpoint.model_dump(mode="json", exclude_unset=True, exclude={"password": True, "ssh": {"password"}})
 
 
 class SupervisorHook(BaseHook):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from .base import HostCommandError
 
 if TYPE_CHECKING:
+    from pathlib import PurePath
+
     from ..config import SupervisorAirflowConfiguration
     from .base import Host
 
@@ -56,7 +57,7 @@ async def supervisord_pid(host: Host, cfg: SupervisorAirflowConfiguration) -> in
 
 
 async def _wait_for(
-    predicate_pid: int | None, host: Host, cfg: SupervisorAirflowConfiguration, *, running: bool, timeout: float
+    pid_hint: int | None, host: Host, cfg: SupervisorAirflowConfiguration, *, running: bool, timeout: float
 ) -> int | None:
     deadline = time.monotonic() + timeout
     while True:
@@ -67,7 +68,7 @@ async def _wait_for(
             state = "start" if running else "stop"
             raise HostCommandError(
                 f"supervisord for {cfg.resolved_config_path} did not {state} within {timeout:g} s on {host.description}"
-                + (f" (pid {predicate_pid})" if predicate_pid else "")
+                + (f" (pid {pid_hint})" if pid_hint else "")
             )
         await asyncio.sleep(0.1)
 
@@ -138,7 +139,8 @@ async def remove_config(host: Host, cfg: SupervisorAirflowConfiguration) -> None
     pid = await supervisord_pid(host, cfg)
     if pid is not None:
         raise HostCommandError(
-            f"supervisord still runs on {host.description} (pid {pid}); stop it before removing {cfg.resolved_working_dir}"
+            f"supervisord still runs on {host.description} (pid {pid}); "
+            f"stop it before removing {cfg.resolved_working_dir}"
         )
     await host.remove_tree(cfg.resolved_config_path)
     await host.remove_tree(cfg.resolved_working_dir)

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 __all__ = ("LocalHost",)
 
 
+def _remove(target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+
+
 class LocalHost:
     """The host this process runs on."""
 
@@ -57,12 +65,7 @@ class LocalHost:
             await asyncio.to_thread(Path(path).mkdir, mode=mode, parents=True, exist_ok=True)
 
     async def remove_tree(self, path: PurePath) -> None:
-        target = Path(path)
-        if target.is_dir() and not target.is_symlink():
-            await asyncio.to_thread(shutil.rmtree, target, ignore_errors=False)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
+        await asyncio.to_thread(_remove, Path(path))
 
     async def close(self) -> None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shlex
 from pathlib import PurePath, PurePosixPath
@@ -75,10 +76,8 @@ class SSHHost:
                 await sftp.chmod(str(temp), mode)  # the remote umask may have narrowed or widened it
                 await sftp.posix_rename(str(temp), str(target))
             except BaseException:
-                try:
+                with contextlib.suppress(OSError, asyncssh.SFTPError):
                     await sftp.remove(str(temp))
-                except (OSError, asyncssh.SFTPError):
-                    pass
                 raise
 
     async def read_file(self, path: PurePath) -> str | None:

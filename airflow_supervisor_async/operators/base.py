@@ -25,7 +25,12 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     """Run async step code from a (sync) operator in a fresh event loop."""
 
     async def main() -> T:
-        return await make()
+        from ..client.ssh_pool import get_pool
+
+        try:
+            return await make()
+        finally:
+            await get_pool().close()  # this loop ends here: close its pooled SSH connections cleanly
 
     return asyncio.run(main())
 

@@ -24,8 +24,8 @@ __all__ = (
     "ROUTE_KEY",
     "EndMonitoringOperator",
     "EvaluateProgramsOperator",
-    "final_outcome",
     "SupervisorTeardownOperator",
+    "final_outcome",
     "job_state",
 )
 

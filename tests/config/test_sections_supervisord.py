@@ -173,7 +173,7 @@ def test_kitchen_sink_is_accepted_by_supervisord(tmp_path: Path) -> None:
     assert worker.umask == 0o22
     groups = {g.name: g for g in options.process_group_configs}
     assert groups["listener"].buffer_size == 20
-    assert [e.__name__ for e in groups["listener"].pool_events] == ["ProcessStateEvent", "Tick60Event"]
+    assert sorted(e.__name__ for e in groups["listener"].pool_events) == ["ProcessStateEvent", "Tick60Event"]
     assert str(groups["web"].socket_config) == f"unix://{tmp_path}/fcgi.sock"
     assert options.identifier == "sink"
     assert {c["family"] for c in options.server_configs} == {1, 2}  # AF_UNIX and AF_INET

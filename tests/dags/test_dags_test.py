@@ -8,12 +8,14 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.fixtures.jobs import short_tempdir
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("airflow")
 
-from airflow.providers.standard.operators.empty import EmptyOperator  # noqa: E402
-from airflow.sdk import DAG  # noqa: E402
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
 
-from airflow_supervisor_async import (  # noqa: E402
+from airflow_supervisor_async import (
     AirflowConfiguration,
     ProgramConfiguration,
     Supervisor,
@@ -20,7 +20,7 @@ from airflow_supervisor_async import (  # noqa: E402
     SupervisorRemote,
     SupervisorSSHAirflowConfiguration,
 )
-from airflow_supervisor_async.dags.supervisor import STEPS  # noqa: E402
+from airflow_supervisor_async.dags.supervisor import STEPS
 
 pytestmark = pytest.mark.airflow
 

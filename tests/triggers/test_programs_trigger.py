@@ -7,8 +7,7 @@ import importlib
 import json
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,6 +15,9 @@ from airflow_supervisor_async.client import SupervisorClient
 from airflow_supervisor_async.config import SupervisorAirflowConfiguration
 from airflow_supervisor_async.hooks.supervisor import public_endpoint
 from airflow_supervisor_async.triggers import SupervisorProgramsTrigger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 pytestmark = pytest.mark.airflow
 
@@ -58,7 +60,8 @@ async def test_done_when_every_program_exits_cleanly(local_job: Callable[..., An
     event = await first_event(make_trigger(cfg))
     assert event["outcome"] == "done"
     assert {name: p["state"] for name, p in event["programs"].items()} == {"a": "EXITED", "b": "EXITED"}
-    assert event["failed"] == [] and event["logs"] == {}
+    assert event["failed"] == []
+    assert event["logs"] == {}
 
 
 async def test_failed_carries_exit_status_and_log_tails(local_job: Callable[..., Any]) -> None:
@@ -95,7 +98,7 @@ async def test_deadline_while_running(local_job: Callable[..., Any]) -> None:
     deadline = time.time() + 2.0
     started = time.monotonic()
     event = await first_event(make_trigger(cfg, deadline=deadline, check_interval=5.0))
-    assert event["outcome"] == "deadline" and event["reason"] == "deadline"
+    assert (event["outcome"], event["reason"]) == ("deadline", "deadline")
     # the loop wakes for the deadline instead of sleeping a whole interval past it
     assert time.monotonic() - started < 4.5
     assert event["programs"]["long"]["state"] == "RUNNING"

@@ -1,0 +1,78 @@
+"""The same supervisor DAG against a real OpenSSH sshd on 127.0.0.1: supervisord started over SSH,
+the config uploaded over SFTP, XML-RPC through the SSH connection to supervisord's unix socket."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.fixtures.jobs import short_tempdir
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.ssh]
+
+REMOTE_DAG = """
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG
+
+from airflow_supervisor_async import (
+    ProgramConfiguration,
+    SSHConfiguration,
+    SupervisorRemote,
+    SupervisorSSHAirflowConfiguration,
+)
+
+cfg = SupervisorSSHAirflowConfiguration(
+    ssh=SSHConfiguration(ssh_conn_id="supervisor_host", known_hosts={known_hosts!r}),
+    command_prefix={command_prefix!r},
+    working_dir={working_dir!r},
+    check_interval=timedelta(seconds=1),
+    program={{
+        "steady": ProgramConfiguration(command="sleep 3"),
+        "flaky": ProgramConfiguration(
+            command="bash -c 'sleep 2; if [ -e tried ]; then exit 0; fi; touch tried; exit 4'"
+        ),
+    }},
+)
+
+with DAG(dag_id="job_remote", schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
+    SupervisorRemote(dag=dag, cfg=cfg)
+"""
+
+
+def test_remote_dag_over_real_sshd(airflow_home: Any, sshd: Any) -> None:
+    working_dir = short_tempdir("asa-rem-")
+    working_dir.rmdir()
+    # The remote shell finds supervisord on PATH through the connection's login shell; here the
+    # "remote" host is this machine, so put the venv's bin first for the sshd session.
+    venv_bin = Path(sys.executable).parent
+    key = quote(str(sshd.user_key), safe="")
+    airflow_home.add_connection("supervisor_host", f"ssh://{sshd.username}@127.0.0.1:{sshd.port}?key_file={key}")
+    source = REMOTE_DAG.format(
+        working_dir=str(working_dir), known_hosts=str(sshd.known_hosts), command_prefix=f"PATH={venv_bin}:$PATH"
+    )
+    airflow_home.write_dag("job_remote", source)
+    try:
+        result = airflow_home.dags_test("job_remote", timeout=300)
+        result.assert_success(
+            {
+                "job_remote-configure-supervisor": "success",
+                "job_remote-check-programs": "success",
+                "job_remote-restart-programs": "success",
+                "job_remote-unconfigure-supervisor": "success",
+            }
+        )
+        assert "job_remote-check-programs" in result.deferred_task_ids
+        assert "restarting flaky (restart 1 of 3)" in result.output, result.describe()
+        assert not working_dir.exists()  # removed on the "remote" host over SSH
+    finally:
+        pid = working_dir / "supervisord.pid"
+        if pid.exists():
+            subprocess.run(["kill", "-KILL", pid.read_text().strip()], check=False)
+        shutil.rmtree(working_dir, ignore_errors=True)
