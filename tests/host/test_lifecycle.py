@@ -1,0 +1,141 @@
+"""Host-side steps on a real supervisord, locally and over a real sshd: idempotent, atomic, quoted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_supervisor_async.config import SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
+from airflow_supervisor_async.host import HostCommandError, LocalHost, lifecycle
+from airflow_supervisor_async.host.ssh import SSHHost
+from tests.fixtures.jobs import short_tempdir
+
+
+@pytest.fixture
+def working_dir() -> Any:
+    path = short_tempdir("asa-host-")
+    path.rmdir()
+    yield path
+    pid = path / "supervisord.pid"
+    if pid.exists():
+        os.system(f"kill -9 {pid.read_text().strip()} 2>/dev/null")
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def local_cfg(working_dir: Path, **options: Any) -> SupervisorAirflowConfiguration:
+    return SupervisorAirflowConfiguration(
+        working_dir=working_dir, program={"sleeper": {"command": "sleep 60"}}, **options
+    )
+
+
+async def test_every_local_step_is_idempotent(working_dir: Path) -> None:
+    host, cfg = LocalHost(), local_cfg(working_dir)
+    assert await lifecycle.supervisord_pid(host, cfg) is None
+    path = await lifecycle.write_config(host, cfg)
+    assert await lifecycle.write_config(host, cfg) == path  # rewriting is fine
+    assert stat.S_IMODE(working_dir.stat().st_mode) == 0o700
+    pid = await lifecycle.start_supervisord(host, cfg)
+    assert await lifecycle.start_supervisord(host, cfg) == pid  # already running: same daemon
+    with pytest.raises(HostCommandError, match="still runs"):
+        await lifecycle.remove_config(host, cfg)  # never pulls the config from under a running daemon
+    assert working_dir.exists()
+    assert await lifecycle.stop_supervisord(host, cfg) is True
+    assert await lifecycle.stop_supervisord(host, cfg) is False  # stopping what is stopped
+    assert await lifecycle.force_kill(host, cfg) is False
+    await lifecycle.remove_config(host, cfg)
+    await lifecycle.remove_config(host, cfg)  # removing what is gone
+    assert not working_dir.exists()
+
+
+async def test_start_without_config_and_port_conflict_are_clear(working_dir: Path) -> None:
+    host = LocalHost()
+    cfg = local_cfg(working_dir)
+    with pytest.raises(HostCommandError, match="write it first"):
+        await lifecycle.start_supervisord(host, cfg)
+    first = local_cfg(working_dir)
+    await lifecycle.write_config(host, first)
+    await lifecycle.start_supervisord(host, first)
+    other_dir = short_tempdir("asa-host2-")
+    try:
+        # a second supervisord on the same socket path must fail loudly, not silently share it
+        clash = SupervisorAirflowConfiguration(
+            working_dir=other_dir, airflow={"unix_socket": first.resolved_unix_socket},
+            program={"x": {"command": "sleep 1"}},
+        )  # fmt: skip
+        await lifecycle.write_config(host, clash)
+        with pytest.raises(HostCommandError, match="failed to start"):
+            await lifecycle.start_supervisord(host, clash)
+    finally:
+        await lifecycle.force_kill(host, first)
+        shutil.rmtree(other_dir, ignore_errors=True)
+
+
+async def test_force_kill_takes_the_programs_down_too(working_dir: Path) -> None:
+    host, cfg = LocalHost(), local_cfg(working_dir)
+    await lifecycle.write_config(host, cfg)
+    await lifecycle.start_supervisord(host, cfg)
+    from airflow_supervisor_async.client import SupervisorClient
+
+    async with SupervisorClient.from_config(cfg) as client:
+        await client.start_process("sleeper")
+        child = (await client.get_process_info("sleeper")).pid
+    assert await lifecycle.force_kill(host, cfg) is True
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail(f"program pid {child} survived force-kill")
+
+
+@pytest.mark.ssh
+async def test_ssh_host_writes_atomically_and_quotes_every_argument(sshd: Any, working_dir: Path) -> None:
+    host = SSHHost(sshd.ssh_config())
+    try:
+        tricky = 'it\'s a "file"; echo INJECTED $(id) `id` &&'
+        result = await host.run(["printf", "%s", tricky])
+        assert (result.returncode, result.stdout) == (0, tricky)  # arrived as one literal argument
+        target = working_dir / "secret.conf"
+        await host.make_dirs([working_dir])
+        await host.write_file(target, "password={SHA}abc\n", mode=0o600)
+        await host.write_file(target, "password={SHA}def\n", mode=0o600)
+        assert target.read_text() == "password={SHA}def\n"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
+        assert [p.name for p in working_dir.iterdir()] == ["secret.conf"]  # no temp file left
+        assert await host.read_file(working_dir / "missing") is None
+        await host.remove_tree(working_dir)
+        assert not working_dir.exists()
+    finally:
+        await host.close()
+
+
+@pytest.mark.ssh
+async def test_remote_lifecycle_over_real_sshd(sshd: Any, working_dir: Path) -> None:
+    cfg = SupervisorSSHAirflowConfiguration(
+        ssh=sshd.ssh_config(), command_prefix=f"PATH={Path(sys.executable).parent}:$PATH",
+        working_dir=working_dir, program={"sleeper": {"command": "sleep 60"}},
+    )  # fmt: skip
+    host = SSHHost(cfg.ssh, command_prefix=cfg.command_prefix)
+    try:
+        await lifecycle.write_config(host, cfg)
+        pid = await lifecycle.start_supervisord(host, cfg)
+        assert await lifecycle.start_supervisord(host, cfg) == pid
+        from airflow_supervisor_async.client import SupervisorClient
+
+        async with SupervisorClient.from_config(cfg) as client:  # XML-RPC through the SSH tunnel
+            assert (await client.get_state()).statename == "RUNNING"
+        assert await lifecycle.stop_supervisord(host, cfg) is True
+        await lifecycle.remove_config(host, cfg)
+        assert not working_dir.exists()
+    finally:
+        await lifecycle.force_kill(host, cfg)
+        await host.close()
