@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -139,3 +140,26 @@ def test_runtime_reached_stops_programs_and_succeeds(airflow_home: Any, working_
     assert "monitoring outcome deadline (deadline)" in result.output, result.describe()
     assert not supervisord_running(working_dir)
     assert time.monotonic() - started < 200
+
+
+def test_always_on_job_continues_in_a_new_run_then_stops_at_maxretrigger(airflow_home: Any, working_dir: Path) -> None:
+    marker = f"sleep 2{os.getpid() % 1000}.25"
+    write_job_dag(airflow_home, "job_cont", {"svc": marker}, working_dir, check_timeout="PT4S", maxretrigger=1)
+    try:
+        airflow_home.dags_test("job_cont", timeout=240)
+        first, continuation = airflow_home.dag_runs("job_cont")
+        assert first["state"] == "success"
+        assert json.loads(continuation["conf"]) == {"airflow_supervisor_async": {"retrigger": 1, "restarts": 0}}
+        states = airflow_home.task_states("job_cont", first["run_id"])
+        assert states["job_cont-end-monitoring"] == "success"
+        assert states["job_cont-stop-programs"] == "skipped"  # the job keeps running between runs
+        assert supervisord_running(working_dir)
+
+        # the continuation run (what the scheduler would start): same daemon, then maxretrigger ends the job
+        result = airflow_home.dags_test("job_cont", timeout=240, conf=json.loads(continuation["conf"]))
+        result.assert_success({"job_cont-start-programs": "success", "job_cont-stop-programs": "success"})
+        assert "maxretrigger (1) reached" in result.output, result.describe()
+        assert not supervisord_running(working_dir)
+        assert not working_dir.exists()
+    finally:
+        subprocess.run(["pkill", "-f", marker], check=False)
