@@ -4,14 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ]; then
+missing=()
+{ command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ]; } || missing+=(openssh-server openssh-client)
+command -v pgrep >/dev/null 2>&1 || missing+=(procps)  # pgrep and kill, used to stop supervisord
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     if command -v apt-get >/dev/null 2>&1; then
-        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-        { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-            openssh-server openssh-client procps >/dev/null; } \
-            || echo "setup: could not install openssh-server; SSH tests will be skipped" >&2
+        { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; } \
+            || echo "setup: could not install ${missing[*]}; tests that need them will be skipped or fail" >&2
     else
-        echo "setup: openssh-server is missing and apt-get is not available; SSH tests will be skipped" >&2
+        echo "setup: ${missing[*]} missing and apt-get is not available" >&2
     fi
 fi
 
