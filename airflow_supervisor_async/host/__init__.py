@@ -4,7 +4,25 @@ Both speak one small async interface (``Host``) so the steps that write the conf
 stop supervisord, and remove the config exist once (``lifecycle``). No Airflow import here.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .base import CommandResult, Host, HostCommandError
 from .local import LocalHost
 
-__all__ = ("CommandResult", "Host", "HostCommandError", "LocalHost")
+if TYPE_CHECKING:
+    from ..config import SupervisorAirflowConfiguration
+
+__all__ = ("CommandResult", "Host", "HostCommandError", "LocalHost", "make_host")
+
+
+def make_host(cfg: SupervisorAirflowConfiguration) -> Host:
+    """The host a configuration's supervisord runs on: over SSH for remote configurations, else this one."""
+    from ..config import SupervisorSSHAirflowConfiguration
+
+    if isinstance(cfg, SupervisorSSHAirflowConfiguration):
+        from .ssh import SSHHost
+
+        return SSHHost(cfg.ssh, command_prefix=cfg.command_prefix)
+    return LocalHost()

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
 
-from ..config import SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
 from ..hooks.supervisor import SupervisorHook
+from ..host import make_host
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from ..client import SupervisorClient
+    from ..config import SupervisorAirflowConfiguration
     from ..host import Host
 
 __all__ = ("SupervisorStepMixin", "SupervisorStepOperator", "run_sync")
@@ -33,17 +34,6 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
             await get_pool().close()  # this loop ends here: close its pooled SSH connections cleanly
 
     return asyncio.run(main())
-
-
-def make_host(cfg: SupervisorAirflowConfiguration) -> Host:
-    """The host supervisord runs on: over SSH for remote configurations, this machine otherwise."""
-    if isinstance(cfg, SupervisorSSHAirflowConfiguration):
-        from ..host.ssh import SSHHost
-
-        return SSHHost(cfg.ssh, command_prefix=cfg.command_prefix)
-    from ..host import LocalHost
-
-    return LocalHost()
 
 
 class SupervisorStepMixin:
