@@ -30,7 +30,6 @@ def test_demo_runs_the_job_and_cleans_up() -> None:
         "deferred: the trigger watches",
         "monitoring outcome: failed",
         "restarting flaky (restart 1)",
-        "program flaky   EXITED (exit 3)",
         "monitoring outcome: done",
         "step 10/10  unconfigure-supervisor",
         "DAG run succeeded",
