@@ -60,6 +60,7 @@ from .models import (
     SupervisorState,
     SupervisorStateCode,
 )
+from .shared import shared_client, shared_client_count
 from .ssh_pool import SSHConnectionPool, SSHLease, get_pool
 from .transports import SSHTransport, TCPTransport, Transport, UnixSocketTransport
 
@@ -110,4 +111,6 @@ __all__ = (
     "UnixSocketTransport",
     "UnknownMethodFault",
     "get_pool",
+    "shared_client",
+    "shared_client_count",
 )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from ..client import SupervisorAuthError, SupervisorError
+from ..client import SupervisorAuthError, SupervisorError, shared_client
 from ..hooks.supervisor import SupervisorHook
 from .outcome import Outcome, judge, program_summary
 
@@ -75,7 +75,6 @@ class SupervisorProgramsTrigger(BaseTrigger):
         self.unreachable_after = float(unreachable_after)
         self.log_tail_bytes = int(log_tail_bytes)
         self.restarts = int(restarts)
-        self._client: SupervisorClient | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -96,9 +95,10 @@ class SupervisorProgramsTrigger(BaseTrigger):
     # -- the loop ----------------------------------------------------------------------------
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = SupervisorHook(self.endpoint)
-        self._client = client = await hook.aget_client()
-        async with client:
-            yield TriggerEvent(await self._watch(client, hook.endpoint.describe()))
+        # every trigger of the triggerer's loop watching the same supervisord shares one client
+        async with shared_client(await hook.aresolve()) as client:
+            event = await self._watch(client, hook.endpoint.describe())
+        yield TriggerEvent(event)
 
     async def _watch(self, client: SupervisorClient, where: str) -> dict[str, Any]:
         failing_since: float | None = None
@@ -186,7 +186,6 @@ class SupervisorProgramsTrigger(BaseTrigger):
         }
 
     async def cleanup(self) -> None:
-        # Release pooled connections only: the programs keep running when the trigger moves or stops.
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        # Nothing to stop here: the programs keep running when the trigger moves or stops. The shared
+        # client is released by run() itself, also when the triggerer cancels it.
+        return None

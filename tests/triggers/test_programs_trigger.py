@@ -6,6 +6,8 @@ import asyncio
 import importlib
 import json
 import logging
+import os
+import signal
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -116,8 +118,6 @@ async def test_unreachable_after_the_retry_budget(local_job: Callable[..., Any])
     await start_all(cfg)
     trigger = make_trigger(cfg, unreachable_after=1.5)
     pid = int(cfg.resolved_pidfile.read_text())
-    import os
-    import signal
 
     os.kill(pid, signal.SIGKILL)  # supervisord dies mid-run
     started = time.monotonic()
@@ -181,3 +181,21 @@ async def test_loop_never_blocks(local_job: Callable[..., Any], caplog: pytest.L
     assert event["outcome"] == "failed"
     slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
     assert slow == []
+
+
+async def test_many_triggers_share_one_client_per_supervisord(local_job: Callable[..., Any]) -> None:
+    """A triggerer with many jobs on one supervisord opens a handful of connections, not one per trigger."""
+    from airflow_supervisor_async.client import shared_client_count
+
+    cfg = await local_job({"long": "sleep 60"})
+    await start_all(cfg)
+    fds_before = len(os.listdir("/proc/self/fd"))
+    window = time.time() + 2.0
+    triggers = [make_trigger(cfg, window_end=window, check_interval=0.1) for _ in range(200)]
+    tasks = [asyncio.ensure_future(first_event(t)) for t in triggers]
+    await asyncio.sleep(1.0)
+    assert shared_client_count() == 1
+    assert len(os.listdir("/proc/self/fd")) - fds_before <= 12  # at most max_connections (10) sockets
+    events = await asyncio.gather(*tasks)
+    assert {(e["outcome"], e["reason"]) for e in events} == {("deadline", "window")}
+    assert shared_client_count() == 0  # the last user closed it
