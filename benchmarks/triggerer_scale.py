@@ -111,7 +111,7 @@ async def run_case(mode: str, n: int, eps: list[dict[str, Any]], interval: float
                    sshd: RunningSshd | None) -> dict[str, Any]:  # fmt: skip
     LATENCIES.clear()
     rss_before = rss_kib()
-    names = [f"sleep{i}" for i in range(PROGRAMS)]
+    names = list(sleepers(PROGRAMS))
     deadline = time.time() + 3600
     triggers = [
         TimedTrigger(endpoint=eps[i % len(eps)], programs=names, check_interval=interval, deadline=deadline)
@@ -189,8 +189,7 @@ async def main_async(sizes: list[int], modes: list[str], interval: float, window
     rows = []
     try:
         for _ in range(SUPERVISORDS):
-            programs = {name: {**spec, "autostart": True} for name, spec in sleepers(PROGRAMS).items()}
-            daemons.append(start_supervisord(programs, tcp=False))
+            daemons.append(start_supervisord(sleepers(PROGRAMS), tcp=False))
         if "ssh" in modes:
             sshd = multi_host_sshd()
         for mode in modes:
