@@ -1,7 +1,8 @@
-"""Shared pieces of the section models: value types, validators, and how values become INI text.
+"""Shared pieces of the section models: the base class and the value types supervisord's keys take.
 
-Values are stored in supervisord's own syntax: ``%(here)s``-style expansions are kept verbatim
-(supervisord expands them) and a literal percent sign is written ``%%``.
+Text values are stored in supervisord's own syntax: ``%(here)s``-style expansions are kept verbatim
+(supervisord expands them) and a literal percent sign is written ``%%``. See ``ini`` for what
+supervisord's parser does with the text.
 """
 
 from __future__ import annotations
@@ -9,155 +10,225 @@ from __future__ import annotations
 import os
 import re
 import signal
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from .ini import check_environment_value, check_text, parse_environment, render_value, split_list
 
 __all__ = (
+    "AutoRestart",
+    "Bool",
     "ByteSize",
-    "CommaList",
     "Environment",
-    "IntList",
+    "EventNames",
+    "ExitCodes",
+    "FilePath",
+    "FilePatterns",
+    "HostPort",
+    "LogFile",
     "LogLevel",
-    "Name",
     "Octal",
-    "PathStr",
+    "ProcessName",
+    "ProgramName",
+    "ProgramNames",
     "SectionModel",
+    "ServerUrl",
     "Signal",
-    "SpaceList",
+    "SupervisordEnvironment",
     "Text",
-    "check_value",
-    "render_value",
+    "UserGroup",
 )
 
-# A value part supervisord's expand() accepts: %% or %(name)<flags><width><.prec><conversion>
-_EXPANSION = re.compile(r"%%|%\([A-Za-z0-9_]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
-# Python's configparser (as supervisord sets it up) starts an inline comment at whitespace + ; or #
-_INLINE_COMMENT = re.compile(r"\s[;#]")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TRUE = ("true", "yes", "on", "1")  # supervisor.datatypes.boolean, case-insensitive
+_FALSE = ("false", "no", "off", "0")
 
 
-def check_value(value: str) -> str:
-    """Reject text that supervisord's parser would cut, mangle or refuse."""
-    if "\n" in value or "\r" in value:
-        raise ValueError("must be a single line (supervisord.conf values cannot hold newlines)")
-    if "%" in _EXPANSION.sub("", value):
-        raise ValueError(
-            f"{value!r} has a bare '%': write '%%' for a literal percent sign, or a supervisord "
-            "expansion such as %(here)s or %(ENV_HOME)s"
-        )
-    if _INLINE_COMMENT.search(value):
-        raise ValueError(
-            f"{value!r} contains ' ;' or ' #', which supervisord's config parser treats as the start of a comment "
-            "(everything after it would be lost); remove the space before it"
-        )
-    return value
-
-
-def _fspath(value: Any) -> Any:
-    return os.fspath(value) if isinstance(value, os.PathLike) else value
+def _strip(value: Any) -> Any:
+    # supervisord's parser strips values, so surrounding whitespace could never round-trip
+    return value.strip() if isinstance(value, str) else value
 
 
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(
-            f"invalid name {value!r}: use letters, digits, '_', '.' and '-' (no ':', spaces or shell characters)"
+            f"invalid name {value!r}: use letters, digits, '_', '.' and '-', starting with a letter or digit "
+            "(no ':', whitespace or shell characters)"
         )
     return value
 
 
-def _split(value: Any, sep: str | None = ",") -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(sep) if part.strip()]
+def _check_process_name(value: str) -> str:
+    # supervisor.datatypes.process_or_group_name
+    if bad := [char for char in " :/" if char in value]:
+        raise ValueError(f"process_name {value!r} may not contain {bad[0]!r}")
     return value
 
 
-def _check_octal(value: Any) -> str:
-    text = format(value, "o") if isinstance(value, int) else str(value)
-    if not re.fullmatch(r"0?[0-7]{3}", text):
-        raise ValueError(f"expected an octal mode such as 022 or 0700, got {value!r}")
+def _path(value: Any) -> Any:
+    value = _strip(os.fspath(value) if isinstance(value, os.PathLike) else value)
+    if value == "":
+        raise ValueError("expected a path, got an empty string")
+    return value
+
+
+def _check_path(value: Path, expansions: int = 1) -> Path:
+    check_text(str(value), expansions=expansions)
+    return value
+
+
+def _logfile(value: Any) -> Any:
+    value = _path(value)
+    keyword = value.lower() if isinstance(value, str) else None
+    if keyword == "syslog":
+        raise ValueError("the 'syslog' log file name is deprecated in supervisord: set stdout_syslog/stderr_syslog")
+    # supervisor.datatypes.logfile_name: auto -> AUTO, none/off -> NONE (case-insensitive)
+    return {"auto": "AUTO", "none": "NONE", "off": "NONE"}.get(keyword or "", value)
+
+
+def _check_logfile(value: Path | str) -> Path | str:
+    check_text(str(value), expansions=2)  # expanded twice by supervisord (saneget, then expand())
+    return value
+
+
+def _bool(value: Any) -> Any:
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or text in _TRUE + _FALSE:
+        return value if isinstance(value, bool) else text in _TRUE
+    raise ValueError(f"expected true or false (supervisord also reads yes/no, on/off, 1/0), got {value!r}")
+
+
+def _autorestart(value: Any) -> Any:
+    return "unexpected" if str(value).strip().lower() == "unexpected" else _bool(value)
+
+
+def _octal(value: Any) -> str:
+    text = "0" + format(value, "o") if isinstance(value, int) and not isinstance(value, bool) else _strip(value)
+    if not isinstance(text, str) or not re.fullmatch(r"[0-7]{1,5}", text) or int(text, 8) > 0o7777:
+        raise ValueError(f"expected an octal mode such as 022 or 0700 (or an int such as 0o700), got {value!r}")
     return text
 
 
-def _check_byte_size(value: Any) -> str:
-    text = str(value).strip()
+def _byte_size(value: Any) -> str:
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
     if not re.fullmatch(r"\d+\s*(?:[KMG]B)?", text, re.IGNORECASE):
-        raise ValueError(f"expected a size in bytes such as 1024, 50MB, 10KB or 1GB, got {value!r}")
+        raise ValueError(f"expected a size in bytes such as 1024, 10KB, 50MB or 1GB, got {value!r}")
     return text
 
 
 def _signal_name(value: Any) -> Any:
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return signal.Signals(int(value)).name.removeprefix("SIG")
-    if isinstance(value, str):
-        return value.upper().removeprefix("SIG")
+    # supervisor.datatypes.signal_number accepts numbers and names with or without SIG
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        try:
+            return signal.Signals(int(value)).name.removeprefix("SIG")
+        except ValueError:
+            raise ValueError(f"{value!r} is not a signal number") from None
+    return value.strip().upper().removeprefix("SIG") if isinstance(value, str) else value
+
+
+def _check_user_group(value: str) -> str:
+    if not re.fullmatch(r"[^:\s]+(?::[^:\s]+)?", value):
+        raise ValueError(f"expected 'user' or 'user:group', got {value!r}")
     return value
+
+
+def _check_pattern(value: str) -> str:
+    if re.search(r"\s", value):
+        raise ValueError(f"{value!r}: [include] files are separated by whitespace, so a pattern cannot contain any")
+    return value
+
+
+def _check_server_url(value: str) -> str:
+    # supervisor.xmlrpc.SupervisorTransport speaks http:// and unix:// only
+    if not re.match(r"(?:https?://[^/\s]|unix://.)", value):
+        raise ValueError(f"expected an http://host:port or unix:///path URL, got {value!r}")
+    return value
+
+
+def _host_port(value: Any) -> Any:
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else None
+    match = re.fullmatch(r"(?:(\S*):)?(\d+)", text or "")
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(f"expected host:port or port, port 1-65535 (e.g. 127.0.0.1:9001 or *:9001), got {value!r}")
+    return text
 
 
 def _environment(value: Any) -> Any:
     if isinstance(value, str):
-        from supervisor.datatypes import dict_of_key_value_pairs
-
-        return dict_of_key_value_pairs(value)
+        return parse_environment(value)
+    if isinstance(value, dict):  # numbers in YAML mappings are meant as text
+        return {k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in value.items()}
     return value
 
 
-def _check_environment(value: dict[str, str]) -> dict[str, str]:
-    for key, item in value.items():
-        if not _ENV_KEY.match(key):
-            raise ValueError(f"environment: {key!r} is not a valid variable name")
-        if item and (item[0] in "'\"" or item[-1] in "'\""):
-            raise ValueError(f"environment: the value of {key} may not start or end with a quote character")
-        if '"' in item and "'" in item:
-            raise ValueError(
-                f"environment: the value of {key} may not hold both ' and \" (supervisord cannot quote it)"
-            )
-        check_value(item)
+def _check_env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"environment: {value!r} is not a valid variable name (letters, digits and '_')")
     return value
 
 
-Name = Annotated[str, AfterValidator(_check_name)]
-Text = Annotated[str, AfterValidator(check_value)]
-PathStr = Annotated[str, BeforeValidator(_fspath), AfterValidator(check_value)]
-Octal = Annotated[str, BeforeValidator(_check_octal)]
-ByteSize = Annotated[str, BeforeValidator(_check_byte_size)]
-CommaList = Annotated[list[Annotated[str, AfterValidator(check_value)]], BeforeValidator(_split)]
-SpaceList = Annotated[list[Annotated[str, AfterValidator(check_value)]], BeforeValidator(lambda v: _split(v, None))]
-IntList = Annotated[list[int], BeforeValidator(_split)]
+def _env_value(expansions: int) -> Any:
+    def check(value: str) -> str:
+        check_environment_value(value, expansions=expansions)
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_event(value: str) -> str:
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]*", value):
+        raise ValueError(f"{value!r} is not an event type name such as PROCESS_STATE or TICK_60")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text)]
+ProgramName = Annotated[str, AfterValidator(_check_name)]
+ProcessName = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_process_name)]
+FilePath = Annotated[Path, BeforeValidator(_path), AfterValidator(_check_path)]
+LogFile = Annotated[Literal["AUTO", "NONE"] | Path, BeforeValidator(_logfile), AfterValidator(_check_logfile)]
+Bool = Annotated[bool, BeforeValidator(_bool)]
+AutoRestart = Annotated[bool | Literal["unexpected"], BeforeValidator(_autorestart)]
+Octal = Annotated[str, BeforeValidator(_octal)]
+ByteSize = Annotated[str, BeforeValidator(_byte_size)]
 Signal = Annotated[Literal["TERM", "HUP", "INT", "QUIT", "KILL", "USR1", "USR2"], BeforeValidator(_signal_name)]
-LogLevel = Literal["critical", "error", "warn", "info", "debug", "trace", "blather"]
-Environment = Annotated[dict[str, str], BeforeValidator(_environment), AfterValidator(_check_environment)]
-
-
-def render_value(value: Any, *, sep: str = ",") -> str:
-    """The INI text of one value."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return ",".join(f"{k}={_quote(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return sep.join(str(v) for v in value)
-    return str(value)
-
-
-def _quote(value: str) -> str:
-    return f"'{value}'" if '"' in value else f'"{value}"'
+LogLevel = Annotated[
+    Literal["critical", "error", "warn", "info", "debug", "trace", "blather"],
+    BeforeValidator(lambda v: _strip(v).lower()),
+]
+UserGroup = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_user_group)]
+HostPort = Annotated[str, BeforeValidator(_host_port), AfterValidator(check_text)]
+ServerUrl = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_server_url)]
+ProgramNames = Annotated[list[ProgramName], BeforeValidator(split_list), Field(min_length=1)]
+EventNames = Annotated[
+    list[Annotated[str, BeforeValidator(lambda v: _strip(v).upper()), AfterValidator(_check_event)]],
+    BeforeValidator(split_list),
+    Field(min_length=1),
+]
+ExitCodes = Annotated[list[Annotated[int, Field(ge=0, le=255)]], BeforeValidator(split_list)]
+FilePatterns = Annotated[
+    list[Annotated[str, AfterValidator(check_text), AfterValidator(_check_pattern)]],
+    BeforeValidator(lambda v: split_list(v, None)),
+    Field(min_length=1),
+]
+_EnvName = Annotated[str, AfterValidator(_check_env_name)]
+Environment = Annotated[dict[_EnvName, Annotated[str, _env_value(1)]], BeforeValidator(_environment)]
+SupervisordEnvironment = Annotated[dict[_EnvName, Annotated[str, _env_value(2)]], BeforeValidator(_environment)]
 
 
 class SectionModel(BaseModel):
     """Base of every section: supervisord's key names as fields; ``None`` means unset (not rendered)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
     #: Keys whose list values are separated by spaces in supervisord.conf instead of commas.
     space_separated: ClassVar[frozenset[str]] = frozenset()
 
     def ini_items(self) -> list[tuple[str, str]]:
-        """``(key, text)`` for every set key, in field order."""
-        items = []
+        """``(key, text)`` for every set key, in field order (extra keys last)."""
         data = self.model_dump(exclude_none=True, by_alias=True)
-        for key, value in data.items():
-            sep = " " if key in self.space_separated else ","
-            items.append((key, render_value(value, sep=sep)))
-        return items
+        return [
+            (key, render_value(value, sep=" " if key in self.space_separated else ",")) for key, value in data.items()
+        ]
