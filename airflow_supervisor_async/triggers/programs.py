@@ -103,6 +103,9 @@ class SupervisorProgramsTrigger(BaseTrigger):
     async def _watch(self, client: SupervisorClient, where: str) -> dict[str, Any]:
         failing_since: float | None = None
         backoff = min(1.0, self.check_interval)
+        # The sensor checked once before deferring. Start at a random point of the interval so that
+        # triggers created together (a triggerer restart re-creates all of them) do not poll in bursts.
+        await asyncio.sleep(self._next_sleep(time.time(), random.uniform(0, self.check_interval)))
         while True:
             try:
                 payload = await self.poll(client, where)
@@ -138,8 +141,10 @@ class SupervisorProgramsTrigger(BaseTrigger):
                 return self._payload(Outcome.DEADLINE, where=where, infos=infos, reason=reason)
         return None
 
-    def _next_sleep(self, now: float) -> float:
-        sleep = self.check_interval * random.uniform(0.9, 1.1)
+    def _next_sleep(self, now: float, sleep: float | None = None) -> float:
+        """Seconds until the next poll: about ``check_interval``, never past a deadline."""
+        if sleep is None:
+            sleep = self.check_interval * random.uniform(0.9, 1.1)
         limits = [limit - now for limit in (self.deadline, self.window_end) if limit is not None]
         return max(0.0, min([sleep, *limits]))
 
