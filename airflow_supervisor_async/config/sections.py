@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .base import (
     AutoRestart,
@@ -54,20 +54,28 @@ _PASSWORD = (
     "Password required to use this server: cleartext, or `{SHA}` followed by the SHA-1 hex digest of the password. "
     "Set together with `username`. Default: no authentication."
 )
+_AUTH_PAIR = "username and password must be set together (supervisord refuses only one of them)"
 
 
-class _HttpServerKeys(SectionModel):
-    username: Text | None = Field(default=None, description=_USERNAME)
-    password: Text | None = Field(default=None, description=_PASSWORD)
+class _HttpServerAuth(SectionModel):
+    """supervisord's rule for both HTTP servers: username and password come together."""
+
+    @field_validator("password", check_fields=False)
+    @classmethod
+    def _password_with_username(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # a field validator (not only the model one) so that error messages never echo the password
+        if "username" in info.data and (info.data["username"] is None) != (value is None):
+            raise ValueError(_AUTH_PAIR)
+        return value
 
     @model_validator(mode="after")
     def _username_and_password_together(self) -> Self:
-        if (self.username is None) != (self.password is None):
-            raise ValueError("username and password must be set together (supervisord refuses only one of them)")
+        if (getattr(self, "username", None) is None) != (getattr(self, "password", None) is None):
+            raise ValueError(_AUTH_PAIR)
         return self
 
 
-class UnixHttpServerConfiguration(_HttpServerKeys):
+class UnixHttpServerConfiguration(_HttpServerAuth):
     """``[unix_http_server]``: the HTTP/XML-RPC server on a unix socket (what supervisorctl uses locally)."""
 
     file: FilePath | None = Field(
@@ -83,9 +91,11 @@ class UnixHttpServerConfiguration(_HttpServerKeys):
         description="Owner of the socket file, `user` or `user:group` (names or numeric ids). Default: the user "
         "and group supervisord runs as.",
     )
+    username: Text | None = Field(default=None, description=_USERNAME)
+    password: Text | None = Field(default=None, validate_default=True, description=_PASSWORD)
 
 
-class InetHttpServerConfiguration(_HttpServerKeys):
+class InetHttpServerConfiguration(_HttpServerAuth):
     """``[inet_http_server]``: the HTTP/XML-RPC server on a TCP port (web UI, remote supervisorctl)."""
 
     port: HostPort | None = Field(
@@ -93,6 +103,8 @@ class InetHttpServerConfiguration(_HttpServerKeys):
         description="`host:port` to listen on, e.g. `127.0.0.1:9001`; `:9001` or `*:9001` listens on all "
         "interfaces (then also set `username` and `password`). Required in this section.",
     )
+    username: Text | None = Field(default=None, description=_USERNAME)
+    password: Text | None = Field(default=None, validate_default=True, description=_PASSWORD)
 
 
 class SupervisordConfiguration(SectionModel):
