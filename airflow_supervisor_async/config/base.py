@@ -52,6 +52,14 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
 def _check_name(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(
@@ -75,8 +83,8 @@ def _path(value: Any) -> Any:
     return value
 
 
-def _check_path(value: Path, expansions: int = 1) -> Path:
-    check_text(str(value), expansions=expansions)
+def _check_path(value: Path) -> Path:
+    check_text(str(value))
     return value
 
 
@@ -196,14 +204,14 @@ ByteSize = Annotated[str, BeforeValidator(_byte_size)]
 Signal = Annotated[Literal["TERM", "HUP", "INT", "QUIT", "KILL", "USR1", "USR2"], BeforeValidator(_signal_name)]
 LogLevel = Annotated[
     Literal["critical", "error", "warn", "info", "debug", "trace", "blather"],
-    BeforeValidator(lambda v: _strip(v).lower()),
+    BeforeValidator(_lower),
 ]
 UserGroup = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_user_group)]
 HostPort = Annotated[str, BeforeValidator(_host_port), AfterValidator(check_text)]
 ServerUrl = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_server_url)]
 ProgramNames = Annotated[list[ProgramName], BeforeValidator(split_list), Field(min_length=1)]
 EventNames = Annotated[
-    list[Annotated[str, BeforeValidator(lambda v: _strip(v).upper()), AfterValidator(_check_event)]],
+    list[Annotated[str, BeforeValidator(_upper), AfterValidator(_check_event)]],
     BeforeValidator(split_list),
     Field(min_length=1),
 ]
