@@ -1,0 +1,355 @@
+"""One case of ``triggerer_scale.py``: N monitoring triggers in one fresh process, one event loop.
+
+Run by ``triggerer_scale.py`` as ``python benchmarks/_scale_harness.py SPEC.json RESULT.json`` in a
+process of its own (so the RSS delta of one case is not blurred by memory freed by the one before),
+in a session of its own (the parent forwards exactly one SIGINT on Ctrl-C; SIGINT or SIGTERM
+cancels every trigger and closes the clients and SSH connections before exiting).
+
+What it does, like the Airflow triggerer (``airflow/jobs/triggerer_job_runner.py``):
+
+- one default asyncio event loop (``asyncio.run``; the triggerer does not use uvloop);
+- each trigger is re-created from its ``serialize()`` output (classpath + kwargs through JSON, so each
+  holds its own copy of its kwargs, as rows loaded from the database do) and consumed as an async
+  generator in its own task, after ``greenback.ensure_portal()`` as ``run_trigger`` does;
+- ``SupervisorClient.get_all_process_info`` is wrapped (here, in this process only) to time each
+  round trip and attribute it to its trigger through a context variable.
+
+Everything measured is written to RESULT.json; nothing is printed on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import gc
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from airflow_supervisor_async.client import SupervisorClient, get_pool, shared_client_count
+from airflow_supervisor_async.triggers.programs import SupervisorProgramsTrigger
+from tests.fixtures.supervisord import descendants
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from airflow.triggers.base import BaseTrigger
+
+TRIGGER_INDEX: contextvars.ContextVar[int] = contextvars.ContextVar("trigger_index", default=-1)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# -- /proc readings ---------------------------------------------------------------------------------------
+def rss_kib() -> int:
+    """VmRSS of this process, KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` in seconds (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies over all cores, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already counted in user
+    return total - idle, total
+
+
+def established(port: int) -> int:
+    """ESTABLISHED TCP connections whose local port is ``port`` (server side of the sshd)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table, encoding="ascii") as lines:
+            next(lines, None)
+            for line in lines:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    count += 1
+    return count
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(1000 * value, digits)
+
+
+class CpuWatch:
+    """CPU seconds used by a set of processes between ``start()`` and ``stop()``."""
+
+    def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
+        self._pids = pids
+        self._start: dict[int, float] = {}
+
+    def start(self) -> None:
+        self._start = {pid: cpu_seconds(pid) for pid in self._pids()}
+
+    def stop(self) -> dict[int, float]:
+        pids = set(self._start) | set(self._pids())
+        return {pid: max(0.0, cpu_seconds(pid) - self._start.get(pid, 0.0)) for pid in pids}
+
+
+# -- instrumentation -----------------------------------------------------------------------------------
+@dataclass
+class Probe:
+    """Poll timings, recorded only while ``recording``."""
+
+    n: int
+    recording: bool = False
+    latencies: list[float] = field(default_factory=list)
+    gaps: list[float] = field(default_factory=list)  # start-to-start, per trigger
+    errors: dict[str, int] = field(default_factory=dict)
+    polls_in_window: list[int] = field(default_factory=list)
+    ever_polled: set[int] = field(default_factory=set)
+    last_start: dict[int, float] = field(default_factory=dict)
+    all_polled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.polls_in_window = [0] * self.n
+
+    def begin(self, index: int, started: float) -> None:
+        previous = self.last_start.get(index)
+        self.last_start[index] = started
+        self.ever_polled.add(index)
+        if len(self.ever_polled) >= self.n:
+            self.all_polled.set()
+        if self.recording and index >= 0:
+            self.polls_in_window[index] += 1
+            if previous is not None:
+                self.gaps.append(started - previous)
+
+    def end(self, started: float, error: BaseException | None) -> None:
+        if not self.recording:
+            return
+        if error is None:
+            self.latencies.append(time.perf_counter() - started)
+        elif not isinstance(error, asyncio.CancelledError):
+            key = f"{type(error).__name__}: {str(error)[:160]}"
+            self.errors[key] = self.errors.get(key, 0) + 1
+
+
+def instrument(probe: Probe) -> None:
+    """Time every ``get_all_process_info`` round trip (in this benchmark process only)."""
+    original = SupervisorClient.get_all_process_info
+
+    async def timed(self: SupervisorClient, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        probe.begin(TRIGGER_INDEX.get(), started)
+        try:
+            result = await original(self, *args, **kwargs)
+        except BaseException as exc:
+            probe.end(started, exc)
+            raise
+        probe.end(started, None)
+        return result
+
+    SupervisorClient.get_all_process_info = timed  # type: ignore[method-assign]
+
+
+async def lag_probe(samples: list[float], recording: Callable[[], bool]) -> None:
+    """How late a 100 ms timer fires (what the triggerer's blocked-main-thread watchdog looks at)."""
+    while True:
+        due = time.perf_counter() + 0.1
+        await asyncio.sleep(0.1)
+        if recording():
+            samples.append(max(0.0, time.perf_counter() - due))
+
+
+# -- the triggerer's way of running triggers ---------------------------------------------------------------
+def make_triggers(spec: dict[str, Any]) -> list[BaseTrigger]:
+    """N triggers, each re-created from a serialized row, as the triggerer loads them."""
+    deadline = time.time() + 24 * 3600  # far away: the triggers keep watching for the whole case
+    rows: list[str] = []
+    for i in range(spec["n"]):
+        endpoint = spec["endpoints"][i % len(spec["endpoints"])]
+        template = SupervisorProgramsTrigger(
+            endpoint=endpoint, programs=spec["programs"], check_interval=spec["interval"], deadline=deadline
+        )
+        classpath, kwargs = template.serialize()
+        rows.append(json.dumps([classpath, kwargs]))
+    classes: dict[str, type[BaseTrigger]] = {}  # the triggerer caches trigger classes by classpath too
+    triggers = []
+    for row in rows:
+        classpath, kwargs = json.loads(row)
+        if classpath not in classes:
+            module, _, name = classpath.rpartition(".")
+            classes[classpath] = getattr(importlib.import_module(module), name)
+        triggers.append(classes[classpath](**kwargs))
+    return triggers
+
+
+async def run_trigger(index: int, trigger: BaseTrigger, events: list[Any], greenback_portal: bool) -> None:
+    """Like ``TriggerRunner.run_trigger``: a greenback portal, then the trigger's async generator."""
+    if greenback_portal:
+        import greenback
+
+        await greenback.ensure_portal()
+    TRIGGER_INDEX.set(index)
+    async for event in trigger.run():
+        events.append(event.payload)
+
+
+# -- one case ----------------------------------------------------------------------------------------------
+async def _wait_first_polls(probe: Probe, n: int, limit: float) -> float:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(limit):
+            await probe.all_polled.wait()
+    return len(probe.ever_polled) / n
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> dict[str, Any]:
+    started = time.perf_counter()
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    seconds = time.perf_counter() - started
+    crashed = [r for r in results if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
+    return {
+        "cancel_seconds": round(seconds, 2),
+        "cancelled": sum(1 for r in results if isinstance(r, asyncio.CancelledError)),
+        "crashed": len(crashed),
+        "crash_examples": sorted({f"{type(e).__name__}: {e}"[:200] for e in crashed})[:3],
+    }
+
+
+async def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    n, interval, window = spec["n"], float(spec["interval"]), float(spec["window"])
+    probe = Probe(n)
+    instrument(probe)
+    greenback_portal = spec["greenback"] and os.environ.get("AIRFLOW_DISABLE_GREENBACK_PORTAL", "").lower() != "true"
+    lags: list[float] = []
+    lagger = asyncio.create_task(lag_probe(lags, lambda: probe.recording))
+    await asyncio.sleep(0.3)
+    gc.collect()
+    rss_before = rss_kib()
+
+    created = time.perf_counter()
+    triggers = make_triggers(spec)
+    events: list[Any] = []
+    tasks = [asyncio.create_task(run_trigger(i, t, events, greenback_portal)) for i, t in enumerate(triggers)]
+    create_seconds = time.perf_counter() - created
+    result: dict[str, Any] = {"mode": spec["mode"], "triggers": n, "loop": type(asyncio.get_running_loop()).__name__}
+    try:
+        await asyncio.sleep(interval)  # warm-up: every trigger's first poll falls in its first interval
+        coverage = await _wait_first_polls(probe, n, interval)
+
+        sshd_port, sshd_pid = spec.get("sshd_port"), spec.get("sshd_pid")
+        supervisords = CpuWatch(lambda: spec["supervisord_pids"])
+        sshd = CpuWatch(lambda: [sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])
+        busy0, total0 = machine_ticks()
+        supervisords.start()
+        sshd.start()
+        probe.recording = True
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(window)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        probe.recording = False
+        sv_cpu, sshd_cpu = supervisords.stop(), sshd.stop()
+        busy1, total1 = machine_ticks()
+        gc.collect()
+        rss_after = rss_kib()
+        polls = len(probe.latencies) + sum(probe.errors.values())
+        due = n * wall / interval
+        late_limit = 1.5 * interval
+        result |= {
+            "first_poll_coverage": round(coverage, 4),
+            "window_s": round(wall, 2),
+            "create_s": round(create_seconds, 3),
+            "cpu_pct_one_core": round(100 * cpu / wall, 1),
+            "cpu_ms_per_poll": round(1000 * cpu / polls, 3) if polls else None,
+            "rss_before_mib": round(rss_before / 1024, 1),
+            "rss_after_mib": round(rss_after / 1024, 1),
+            "rss_kib_per_trigger": round((rss_after - rss_before) / n, 2),
+            "polls": polls,
+            "polls_per_s": round(polls / wall, 1),
+            "polls_due_per_s": round(n / interval, 1),
+            "missed_pct": round(max(0.0, 100 * (1 - polls / due)), 1),
+            "poll_errors": sum(probe.errors.values()),
+            "error_examples": sorted(probe.errors.items(), key=lambda kv: -kv[1])[:3],
+            "poll_p50_ms": ms(percentile(probe.latencies, 0.50)),
+            "poll_p99_ms": ms(percentile(probe.latencies, 0.99)),
+            "poll_max_ms": ms(max(probe.latencies, default=None)),
+            "gap_max_s": round(max(probe.gaps, default=0.0), 2),
+            "late_polls": sum(1 for g in probe.gaps if g > late_limit),
+            "triggers_without_poll": sum(1 for c in probe.polls_in_window if c == 0),
+            "loop_lag_p99_ms": ms(percentile(lags, 0.99), 1),
+            "loop_lag_max_ms": ms(max(lags, default=None), 1),
+            "supervisord_cpu_pct_sum": round(100 * sum(sv_cpu.values()) / wall, 1),
+            "supervisord_cpu_pct_max": round(100 * max(sv_cpu.values(), default=0.0) / wall, 1),
+            "supervisord_cpu_ms_per_call": round(1000 * sum(sv_cpu.values()) / polls, 3) if polls else None,
+            "sshd_cpu_pct": round(100 * sum(sshd_cpu.values()) / wall, 1),
+            "machine_busy_pct": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
+            "cores": os.cpu_count(),
+            "shared_clients": shared_client_count(),
+            "ssh_connections_pool": get_pool().live_connections(),
+            "ssh_connections_sshd": established(sshd_port) if sshd_port else 0,
+            "events_fired": len(events),
+            "event_examples": [str(e)[:300] for e in events[:2]],
+        }
+    finally:
+        result |= await _cancel_all(tasks)
+        result["shared_clients_after_cancel"] = shared_client_count()
+        await get_pool().close()
+        lagger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lagger
+        result["ssh_connections_after_close"] = get_pool().live_connections()
+        if spec.get("sshd_port"):
+            await asyncio.sleep(0.5)  # let sshd see the FINs
+            result["sshd_connections_after_close"] = established(spec["sshd_port"])
+    return result
+
+
+async def amain(spec: dict[str, Any]) -> dict[str, Any]:
+    main = asyncio.current_task()
+    assert main is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+    return await measure(spec)
+
+
+def _die_with_parent() -> None:
+    """SIGTERM this process if the benchmark driver dies without stopping it (Linux prctl)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def main(argv: list[str]) -> int:
+    _die_with_parent()
+    spec = json.loads(Path(argv[0]).read_text())
+    try:
+        result = asyncio.run(amain(spec))  # the default event loop, as the triggerer's asyncio.run(self.arun())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted: triggers cancelled, clients closed", file=sys.stderr)
+        return 130
+    Path(argv[1]).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
