@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import cProfile
 import gc
 import importlib
 import json
@@ -263,9 +264,15 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         busy0, total0 = machine_ticks()
         supervisords.start()
         sshd.start()
+        profiler = cProfile.Profile() if spec.get("profile") else None
         probe.recording = True
         cpu0, wall0 = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         await asyncio.sleep(window)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(spec["profile"])
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         probe.recording = False
         sv_cpu, sshd_cpu = supervisords.stop(), sshd.stop()
@@ -305,6 +312,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "machine_busy_pct": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
             "cores": os.cpu_count(),
             "shared_clients": shared_client_count(),
+            "open_fds": len(os.listdir("/proc/self/fd")),
             "ssh_connections_pool": get_pool().live_connections(),
             "ssh_connections_sshd": established(sshd_port) if sshd_port else 0,
             "events_fired": len(events),

@@ -115,15 +115,32 @@ def multi_host_sshd() -> RunningSshd:
     return sshd
 
 
-def endpoints(mode: str, daemons: list[RunningSupervisord], sshd: RunningSshd | None) -> list[dict[str, Any]]:
-    """The triggers' ``endpoint`` kwargs: one per supervisord (SSH: one distinct SSH host per supervisord)."""
+def endpoints(
+    mode: str, daemons: list[RunningSupervisord], sshd: RunningSshd | None, n: int, links: Path | None
+) -> list[dict[str, Any]]:
+    """The triggers' ``endpoint`` kwargs; trigger i uses entry ``i % len``. SSH: supervisord k is reached
+    through SSH host 127.0.0.k.
+
+    ``links is None`` (layout ``shared``): one endpoint per supervisord, so triggers on the same supervisord
+    share one client. Else (layout ``per-job``): one endpoint per trigger, a symlink in ``links`` to its
+    supervisord's socket, as when every job has its own supervisord: one client (and, over SSH, one
+    forwarder) per trigger, while the SSH connections stay one per host.
+    """
     result = []
-    for i, daemon in enumerate(daemons, start=1):
+    for i in range(len(daemons) if links is None else n):
+        k = i % len(daemons)
+        socket_path = daemons[k].unix_socket
+        assert socket_path is not None
+        if links is not None:
+            link = links / f"{i}.sock"
+            if not link.is_symlink():
+                link.symlink_to(socket_path)
+            socket_path = link
         ssh = None
         if mode == "ssh":
             assert sshd is not None
-            ssh = sshd.ssh_config(host=f"127.0.0.{i}", keepalive_interval=15.0)
-        result.append(public_endpoint(XmlRpcEndpoint(unix_socket=daemon.unix_socket, ssh=ssh)))
+            ssh = sshd.ssh_config(host=f"127.0.0.{k + 1}", keepalive_interval=15.0)
+        result.append(public_endpoint(XmlRpcEndpoint(unix_socket=socket_path, ssh=ssh)))
     return result
 
 
@@ -176,6 +193,51 @@ def stop_child(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
+def case_spec(
+    args: argparse.Namespace,
+    mode: str,
+    n: int,
+    daemons: list[RunningSupervisord],
+    sshd: RunningSshd | None,
+    links: Path | None,
+) -> dict[str, Any]:
+    """What ``_scale_harness.py`` needs for one case."""
+    over_ssh = mode == "ssh" and sshd is not None
+    return {
+        "mode": mode,
+        "layout": args.layout,
+        "n": n,
+        "interval": args.interval,
+        "window": args.duration,
+        "endpoints": endpoints(mode, daemons, sshd, n, links),
+        "programs": list(sleepers(PROGRAMS)),
+        "supervisord_pids": [d.pid for d in daemons],
+        "sshd_port": sshd.port if over_ssh and sshd is not None else None,
+        "sshd_pid": sshd.process.pid if over_ssh and sshd is not None and sshd.process else None,
+        "greenback": not args.no_greenback,
+        "profile": str(args.profile / f"{mode}-{n}.prof") if args.profile else None,
+    }
+
+
+def run_and_say(spec: dict[str, Any], workdir: Path, child: list[subprocess.Popen[bytes]]) -> dict[str, Any]:
+    """``run_case`` with a progress line on stderr; a failed case becomes a row saying so."""
+    mode, n = spec["mode"], spec["n"]
+    started = time.monotonic()
+    try:
+        row = run_case(spec, workdir, child)
+    except CaseFailedError as exc:
+        print(f"[{mode} N={n}] FAILED: {exc}", file=sys.stderr, flush=True)
+        return {"mode": mode, "triggers": n, "failed": str(exc)}
+    row["case_wall_s"] = round(time.monotonic() - started, 1)
+    print(
+        f"[{mode} N={n}] {row['case_wall_s']} s: CPU {row['cpu_pct_one_core']}% of a core, "
+        f"p99 {row['poll_p99_ms']} ms, {row['polls_per_s']}/{row['polls_due_per_s']} polls/s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return row
+
+
 def run_all(args: argparse.Namespace, sizes: list[int], modes: list[str]) -> list[dict[str, Any]]:
     daemons: list[RunningSupervisord] = []
     sshd: RunningSshd | None = None
@@ -191,36 +253,14 @@ def run_all(args: argparse.Namespace, sizes: list[int], modes: list[str]) -> lis
                 daemons.append(start_supervisord(sleepers(PROGRAMS), tcp=False))
             if "ssh" in modes and not interrupts.pending:
                 sshd = multi_host_sshd()
+        links = None
+        if args.layout == "per-job":
+            links = workdir / "l"
+            links.mkdir()
         for mode in modes:
-            eps = endpoints(mode, daemons, sshd)
             for n in sizes:
-                spec = {
-                    "mode": mode,
-                    "n": n,
-                    "interval": args.interval,
-                    "window": args.duration,
-                    "endpoints": eps,
-                    "programs": list(sleepers(PROGRAMS)),
-                    "supervisord_pids": [d.pid for d in daemons],
-                    "sshd_port": sshd.port if mode == "ssh" and sshd is not None else None,
-                    "sshd_pid": sshd.process.pid if mode == "ssh" and sshd is not None and sshd.process else None,
-                    "greenback": not args.no_greenback,
-                }
-                started = time.monotonic()
-                try:
-                    row = run_case(spec, workdir, child)
-                except CaseFailedError as exc:
-                    print(f"[{mode} N={n}] FAILED: {exc}", file=sys.stderr, flush=True)
-                    rows.append({"mode": mode, "triggers": n, "failed": str(exc)})
-                    continue
-                row["case_wall_s"] = round(time.monotonic() - started, 1)
-                rows.append(row)
-                print(
-                    f"[{mode} N={n}] {row['case_wall_s']} s: CPU {row['cpu_pct_one_core']}% of a core, "
-                    f"p99 {row['poll_p99_ms']} ms, {row['polls_per_s']}/{row['polls_due_per_s']} polls/s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                spec = case_spec(args, mode, n, daemons, sshd, links)
+                rows.append(run_and_say(spec, workdir, child))
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the case process, supervisords and sshd", file=sys.stderr, flush=True)
         for proc in list(child):
@@ -267,9 +307,9 @@ def main_table(rows: list[dict[str, Any]]) -> str:
 def side_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| mode | triggers | supervisord CPU % (10 summed / busiest) | supervisord CPU ms per call | sshd CPU % "
-        "| machine busy % of all cores | RSS MiB before -> after | create s | cancel s (cancelled/crashed) "
+        "| machine busy % of all cores | RSS MiB before -> after | open fds | create s | cancel s (cancelled/crashed) "
         "| left open after cancel (clients / SSH pool / sshd) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         if "failed" in r:
@@ -281,7 +321,7 @@ def side_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['mode']} | {r['triggers']} | {r['supervisord_cpu_pct_sum']} / {r['supervisord_cpu_pct_max']} "
             f"| {_v(r['supervisord_cpu_ms_per_call'])} | {sshd} | {r['machine_busy_pct']} (of {r['cores']}) "
-            f"| {r['rss_before_mib']} -> {r['rss_after_mib']} | {r['create_s']} "
+            f"| {r['rss_before_mib']} -> {r['rss_after_mib']} | {r['open_fds']} | {r['create_s']} "
             f"| {r['cancel_seconds']} ({r['cancelled']}/{r['crashed']}) | {left} |"
         )
     return "\n".join(lines)
@@ -442,9 +482,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the live Airflow poke-sensor baseline")
     parser.add_argument("--baseline-seconds", type=float, default=30.0, help="baseline sampling time (default 30)")
     parser.add_argument("--no-greenback", action="store_true", help="skip the triggerer's per-trigger greenback portal")
+    parser.add_argument(
+        "--layout",
+        choices=("shared", "per-job"),
+        default="shared",
+        help="shared (default): triggers on one supervisord share its client; per-job: a distinct endpoint "
+        "(socket symlink) per trigger, i.e. one client per trigger as with one supervisord per job",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report too")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of each case's window to DIR/MODE-N.prof")
     args = parser.parse_args(argv)
     args.duration = args.duration or 3 * args.interval
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not sizes or any(n <= 0 or n > 20000 for n in sizes) or not set(modes) <= {"local", "ssh"}:
@@ -464,6 +514,13 @@ def main(argv: list[str] | None = None) -> int:
         f"## One event loop, N SupervisorProgramsTriggers: {SUPERVISORDS} supervisords x {PROGRAMS} programs, "
         f"check interval {args.interval:g} s, measured over {args.duration:g} s after a {args.interval:g} s warm-up\n"
     )
+    if args.layout == "shared":
+        print("Layout shared: triggers watching the same supervisord share its client (10 clients in all).\n")
+    else:
+        print(
+            "Layout per-job: every trigger has its own endpoint (a socket symlink), as when each job has its own "
+            "supervisord: one client per trigger (over SSH: one forwarder per trigger, 10 SSH connections).\n"
+        )
     print(
         f"Python {platform.python_version()}, default asyncio loop ({rows[0].get('loop', '?') if rows else '?'}; "
         f"the triggerer uses no uvloop), greenback portal per trigger: {'no' if args.no_greenback else 'yes'}; "
