@@ -6,7 +6,6 @@ SSH connection. Exit codes: 0 fine, 1 a program in a bad state or bad input, 2 s
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import time
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..client import SupervisorClient, SupervisorError, SupervisorFault
 from ..client.errors import Faults
+from ..client.ssh_pool import run_in_new_loop
 from ..config import ConfigurationError
 from ..host import HostCommandError, lifecycle, make_host
 from ..triggers.outcome import judge
@@ -30,18 +30,6 @@ __all__ = ("register",)
 
 T = TypeVar("T")
 _GOOD = frozenset({"RUNNING", "STARTING"})
-
-
-def _run(make: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        from ..client.ssh_pool import get_pool
-
-        try:
-            return await make()
-        finally:
-            await get_pool().close()
-
-    return asyncio.run(main())
 
 
 def _exitcodes(cfg: SupervisorAirflowConfiguration) -> dict[str, list[int]]:
@@ -114,7 +102,7 @@ def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
 
 def _status(args: argparse.Namespace) -> int:
     cfg = load_from_args(args)
-    rows = _run(lambda: _snapshot(cfg))
+    rows = run_in_new_loop(lambda: _snapshot(cfg))
     print(json.dumps(rows, indent=2) if args.json else _table(rows))
     return 0 if all(row["ok"] for row in rows) else 1
 
@@ -126,7 +114,7 @@ def _watch(args: argparse.Namespace) -> int:
     try:
         while args.count is None or shown < args.count:
             try:
-                body = _table(_run(lambda: _snapshot(cfg)))
+                body = _table(run_in_new_loop(lambda: _snapshot(cfg)))
             except SupervisorError as exc:
                 body = f"supervisord unreachable: {exc}"
             header = f"{time.strftime('%H:%M:%S')}  {cfg.xmlrpc_endpoint().describe()}  (every {interval:g} s)"
@@ -174,7 +162,7 @@ def _control(args: argparse.Namespace) -> int:
             f"unknown program(s) {', '.join(unknown)}; the configuration has {', '.join(cfg.program)}", file=sys.stderr
         )
         return 1
-    report = _run(lambda: _act(cfg, args.command, names))
+    report = run_in_new_loop(lambda: _act(cfg, args.command, names))
     print("\n".join(report))
     return 1 if any(line.startswith("failed:") for line in report) else 0
 
@@ -191,7 +179,7 @@ def _up(args: argparse.Namespace) -> int:
             await host.close()
         return f"wrote {path} on {host.description}; supervisord running (pid {pid})"
 
-    print(_run(up))
+    print(run_in_new_loop(up))
     return 0
 
 
@@ -209,7 +197,7 @@ def _down(args: argparse.Namespace) -> int:
         done = "supervisord stopped" if stopped else "supervisord was not running"
         return done + (f"; removed {cfg.resolved_working_dir}" if args.remove else "")
 
-    print(_run(down))
+    print(run_in_new_loop(down))
     return 0
 
 

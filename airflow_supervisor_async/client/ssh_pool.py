@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncssh
 
@@ -37,7 +37,14 @@ if TYPE_CHECKING:
 
     from ..config.ssh import SSHConfiguration
 
-__all__ = ("DEFAULT_IDLE_TIMEOUT", "PooledSSHConnection", "SSHConnectionPool", "SSHLease", "get_pool")
+__all__ = (
+    "DEFAULT_IDLE_TIMEOUT",
+    "PooledSSHConnection",
+    "SSHConnectionPool",
+    "SSHLease",
+    "get_pool",
+    "run_in_new_loop",
+)
 
 #: Seconds an unused pooled SSH connection stays open.
 DEFAULT_IDLE_TIMEOUT = 60.0
@@ -45,8 +52,22 @@ _CLOSE_TIMEOUT = 5.0
 _PROBE_TIMEOUT = 5.0
 
 Destination = str | tuple[str, int]
+T = TypeVar("T")
 
 _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SSHConnectionPool] = weakref.WeakKeyDictionary()
+
+
+def run_in_new_loop(make: Callable[[], Awaitable[T]]) -> T:
+    """Run ``make()`` in a fresh event loop (sync callers: operators, the CLI), then close that loop's
+    pooled SSH connections, which would otherwise outlive the loop."""
+
+    async def main() -> T:
+        try:
+            return await make()
+        finally:
+            await get_pool().close()
+
+    return asyncio.run(main())
 
 
 def get_pool() -> SSHConnectionPool:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
 
+from ..client.ssh_pool import run_in_new_loop as run_sync
 from ..hooks.supervisor import SupervisorHook
 from ..host import make_host
 
@@ -20,20 +20,6 @@ if TYPE_CHECKING:
 __all__ = ("SupervisorStepMixin", "SupervisorStepOperator", "run_sync")
 
 T = TypeVar("T")
-
-
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    """Run async step code from a (sync) operator in a fresh event loop."""
-
-    async def main() -> T:
-        from ..client.ssh_pool import get_pool
-
-        try:
-            return await make()
-        finally:
-            await get_pool().close()  # this loop ends here: close its pooled SSH connections cleanly
-
-    return asyncio.run(main())
 
 
 class SupervisorStepMixin:
