@@ -171,6 +171,21 @@ def instrument(probe: Probe) -> None:
     SupervisorClient.get_all_process_info = timed  # type: ignore[method-assign]
 
 
+class GcWatch:
+    """Garbage collector pauses (all generations) while ``recording``: a long one stalls every trigger."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self.recording = False
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.recording:
+            self.pauses.append(time.perf_counter() - self._started)
+
+
 async def lag_probe(samples: list[float], recording: Callable[[], bool]) -> None:
     """How late a 100 ms timer fires (what the triggerer's blocked-main-thread watchdog looks at)."""
     while True:
@@ -243,6 +258,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     instrument(probe)
     greenback_portal = spec["greenback"] and os.environ.get("AIRFLOW_DISABLE_GREENBACK_PORTAL", "").lower() != "true"
     lags: list[float] = []
+    gc_watch = GcWatch()
+    gc.callbacks.append(gc_watch)
     lagger = asyncio.create_task(lag_probe(lags, lambda: probe.recording))
     await asyncio.sleep(0.3)
     gc.collect()
@@ -265,7 +282,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         supervisords.start()
         sshd.start()
         profiler = cProfile.Profile() if spec.get("profile") else None
-        probe.recording = True
+        probe.recording = gc_watch.recording = True
         cpu0, wall0 = time.process_time(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
@@ -274,7 +291,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             profiler.disable()
             profiler.dump_stats(spec["profile"])
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        probe.recording = False
+        probe.recording = gc_watch.recording = False
         sv_cpu, sshd_cpu = supervisords.stop(), sshd.stop()
         busy1, total1 = machine_ticks()
         gc.collect()
@@ -305,6 +322,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "triggers_without_poll": sum(1 for c in probe.polls_in_window if c == 0),
             "loop_lag_p99_ms": ms(percentile(lags, 0.99), 1),
             "loop_lag_max_ms": ms(max(lags, default=None), 1),
+            "gc_runs": len(gc_watch.pauses),
+            "gc_pause_max_ms": ms(max(gc_watch.pauses, default=None), 1),
             "supervisord_cpu_pct_sum": round(100 * sum(sv_cpu.values()) / wall, 1),
             "supervisord_cpu_pct_max": round(100 * max(sv_cpu.values(), default=0.0) / wall, 1),
             "supervisord_cpu_ms_per_call": round(1000 * sum(sv_cpu.values()) / polls, 3) if polls else None,

@@ -307,9 +307,10 @@ def main_table(rows: list[dict[str, Any]]) -> str:
 def side_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| mode | triggers | supervisord CPU % (10 summed / busiest) | supervisord CPU ms per call | sshd CPU % "
-        "| machine busy % of all cores | RSS MiB before -> after | open fds | create s | cancel s (cancelled/crashed) "
+        "| machine busy % of all cores | RSS MiB before -> after | open fds | GC runs (max pause ms) | create s "
+        "| cancel s (cancelled/crashed) "
         "| left open after cancel (clients / SSH pool / sshd) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         if "failed" in r:
@@ -321,7 +322,8 @@ def side_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['mode']} | {r['triggers']} | {r['supervisord_cpu_pct_sum']} / {r['supervisord_cpu_pct_max']} "
             f"| {_v(r['supervisord_cpu_ms_per_call'])} | {sshd} | {r['machine_busy_pct']} (of {r['cores']}) "
-            f"| {r['rss_before_mib']} -> {r['rss_after_mib']} | {r['open_fds']} | {r['create_s']} "
+            f"| {r['rss_before_mib']} -> {r['rss_after_mib']} | {r['open_fds']} "
+            f"| {r['gc_runs']} ({_v(r['gc_pause_max_ms'])}) | {r['create_s']} "
             f"| {r['cancel_seconds']} ({r['cancelled']}/{r['crashed']}) | {left} |"
         )
     return "\n".join(lines)
