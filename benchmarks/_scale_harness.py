@@ -100,54 +100,62 @@ def ms(value: float | None, digits: int = 2) -> float | None:
 
 
 class CpuWatch:
-    """CPU seconds used by a set of processes between ``start()`` and ``stop()``."""
+    """CPU seconds used by a fixed set of processes between ``start()`` and ``stop()``."""
 
-    def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
-        self._pids = pids
+    def __init__(self, pids: Iterable[int]) -> None:
+        self._pids = list(pids)
         self._start: dict[int, float] = {}
 
     def start(self) -> None:
-        self._start = {pid: cpu_seconds(pid) for pid in self._pids()}
+        self._start = {pid: cpu_seconds(pid) for pid in self._pids}
 
     def stop(self) -> dict[int, float]:
-        pids = set(self._start) | set(self._pids())
-        return {pid: max(0.0, cpu_seconds(pid) - self._start.get(pid, 0.0)) for pid in pids}
+        return {pid: max(0.0, cpu_seconds(pid) - self._start.get(pid, 0.0)) for pid in self._pids}
 
 
 # -- instrumentation -----------------------------------------------------------------------------------
 @dataclass
 class Probe:
-    """Poll timings, recorded only while ``recording``."""
+    """Poll timings. A poll belongs to the window if it *began* while ``recording``; each trigger's first
+    poll (which sets up the client: connection, SSH forwarder) is timed apart, whenever it happens."""
 
     n: int
     recording: bool = False
     latencies: list[float] = field(default_factory=list)
+    first_latencies: list[float] = field(default_factory=list)
     gaps: list[float] = field(default_factory=list)  # start-to-start, per trigger
     errors: dict[str, int] = field(default_factory=dict)
     polls_in_window: list[int] = field(default_factory=list)
-    ever_polled: set[int] = field(default_factory=set)
+    answered: set[int] = field(default_factory=set)  # triggers whose first poll is done
     last_start: dict[int, float] = field(default_factory=dict)
-    all_polled: asyncio.Event = field(default_factory=asyncio.Event)
+    raw: list[tuple[int, float, float]] = field(default_factory=list)  # (trigger, start, latency)
+    all_answered: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.polls_in_window = [0] * self.n
 
-    def begin(self, index: int, started: float) -> None:
+    def begin(self, index: int, started: float) -> bool:
+        """Note a poll's start; True if it belongs to the window."""
         previous = self.last_start.get(index)
         self.last_start[index] = started
-        self.ever_polled.add(index)
-        if len(self.ever_polled) >= self.n:
-            self.all_polled.set()
-        if self.recording and index >= 0:
-            self.polls_in_window[index] += 1
-            if previous is not None:
-                self.gaps.append(started - previous)
+        if not self.recording or index < 0:
+            return False
+        self.polls_in_window[index] += 1
+        if previous is not None:
+            self.gaps.append(started - previous)
+        return True
 
-    def end(self, started: float, error: BaseException | None) -> None:
-        if not self.recording:
+    def end(self, index: int, started: float, error: BaseException | None, in_window: bool) -> None:
+        if error is None and index >= 0 and index not in self.answered:
+            self.first_latencies.append(time.perf_counter() - started)
+            self.answered.add(index)
+            if len(self.answered) >= self.n:
+                self.all_answered.set()
+        if not in_window:
             return
         if error is None:
             self.latencies.append(time.perf_counter() - started)
+            self.raw.append((index, started, self.latencies[-1]))
         elif not isinstance(error, asyncio.CancelledError):
             key = f"{type(error).__name__}: {str(error)[:160]}"
             self.errors[key] = self.errors.get(key, 0) + 1
@@ -159,13 +167,14 @@ def instrument(probe: Probe) -> None:
 
     async def timed(self: SupervisorClient, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
-        probe.begin(TRIGGER_INDEX.get(), started)
+        index = TRIGGER_INDEX.get()
+        in_window = probe.begin(index, started)
         try:
             result = await original(self, *args, **kwargs)
         except BaseException as exc:
-            probe.end(started, exc)
+            probe.end(index, started, exc, in_window)
             raise
-        probe.end(started, None)
+        probe.end(index, started, None, in_window)
         return result
 
     SupervisorClient.get_all_process_info = timed  # type: ignore[method-assign]
@@ -233,8 +242,8 @@ async def run_trigger(index: int, trigger: BaseTrigger, events: list[Any], green
 async def _wait_first_polls(probe: Probe, n: int, limit: float) -> float:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(limit):
-            await probe.all_polled.wait()
-    return len(probe.ever_polled) / n
+            await probe.all_answered.wait()
+    return len(probe.answered) / n
 
 
 async def _cancel_all(tasks: list[asyncio.Task[None]]) -> dict[str, Any]:
@@ -273,11 +282,12 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"mode": spec["mode"], "triggers": n, "loop": type(asyncio.get_running_loop()).__name__}
     try:
         await asyncio.sleep(interval)  # warm-up: every trigger's first poll falls in its first interval
-        coverage = await _wait_first_polls(probe, n, interval)
+        coverage = await _wait_first_polls(probe, n, interval)  # ... and has been answered
 
         sshd_port, sshd_pid = spec.get("sshd_port"), spec.get("sshd_pid")
-        supervisords = CpuWatch(lambda: spec["supervisord_pids"])
-        sshd = CpuWatch(lambda: [sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])
+        supervisords = CpuWatch(spec["supervisord_pids"])
+        sshd = CpuWatch([sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])  # its per-connection processes
+        await asyncio.sleep(0.2)  # the /proc scan above blocked the loop for a moment: not in the window
         busy0, total0 = machine_ticks()
         supervisords.start()
         sshd.start()
@@ -292,6 +302,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             profiler.dump_stats(spec["profile"])
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         probe.recording = gc_watch.recording = False
+        if spec.get("raw"):
+            Path(spec["raw"]).write_text(json.dumps({"polls": probe.raw, "lags": lags}))  # noqa: ASYNC240
         sv_cpu, sshd_cpu = supervisords.stop(), sshd.stop()
         busy1, total1 = machine_ticks()
         gc.collect()
@@ -320,6 +332,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "gap_max_s": round(max(probe.gaps, default=0.0), 2),
             "late_polls": sum(1 for g in probe.gaps if g > late_limit),
             "triggers_without_poll": sum(1 for c in probe.polls_in_window if c == 0),
+            "first_poll_p99_ms": ms(percentile(probe.first_latencies, 0.99)),
+            "first_poll_max_ms": ms(max(probe.first_latencies, default=None)),
             "loop_lag_p99_ms": ms(percentile(lags, 0.99), 1),
             "loop_lag_max_ms": ms(max(lags, default=None), 1),
             "gc_runs": len(gc_watch.pauses),

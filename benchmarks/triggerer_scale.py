@@ -216,6 +216,7 @@ def case_spec(
         "sshd_pid": sshd.process.pid if over_ssh and sshd is not None and sshd.process else None,
         "greenback": not args.no_greenback,
         "profile": str(args.profile / f"{mode}-{n}.prof") if args.profile else None,
+        "raw": str(args.raw / f"{mode}-{n}.json") if args.raw else None,
     }
 
 
@@ -307,10 +308,11 @@ def main_table(rows: list[dict[str, Any]]) -> str:
 def side_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| mode | triggers | supervisord CPU % (10 summed / busiest) | supervisord CPU ms per call | sshd CPU % "
-        "| machine busy % of all cores | RSS MiB before -> after | open fds | GC runs (max pause ms) | create s "
+        "| machine busy % of all cores | RSS MiB before -> after | open fds | GC runs (max pause ms) "
+        "| first poll p99 / max ms (client setup) | create s "
         "| cancel s (cancelled/crashed) "
         "| left open after cancel (clients / SSH pool / sshd) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         if "failed" in r:
@@ -323,7 +325,8 @@ def side_table(rows: list[dict[str, Any]]) -> str:
             f"| {r['mode']} | {r['triggers']} | {r['supervisord_cpu_pct_sum']} / {r['supervisord_cpu_pct_max']} "
             f"| {_v(r['supervisord_cpu_ms_per_call'])} | {sshd} | {r['machine_busy_pct']} (of {r['cores']}) "
             f"| {r['rss_before_mib']} -> {r['rss_after_mib']} | {r['open_fds']} "
-            f"| {r['gc_runs']} ({_v(r['gc_pause_max_ms'])}) | {r['create_s']} "
+            f"| {r['gc_runs']} ({_v(r['gc_pause_max_ms'])}) "
+            f"| {_v(r['first_poll_p99_ms'])} / {_v(r['first_poll_max_ms'])} | {r['create_s']} "
             f"| {r['cancel_seconds']} ({r['cancelled']}/{r['crashed']}) | {left} |"
         )
     return "\n".join(lines)
@@ -493,10 +496,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the JSON report too")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each case's window to DIR/MODE-N.prof")
+    parser.add_argument("--raw", type=Path, help="write each case's polls (trigger, start, latency) to DIR/MODE-N.json")
     args = parser.parse_args(argv)
     args.duration = args.duration or 3 * args.interval
-    if args.profile:
-        args.profile.mkdir(parents=True, exist_ok=True)
+    for folder in (args.profile, args.raw):
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not sizes or any(n <= 0 or n > 20000 for n in sizes) or not set(modes) <= {"local", "ssh"}:
