@@ -180,6 +180,13 @@ def instrument(probe: Probe) -> None:
     SupervisorClient.get_all_process_info = timed  # type: ignore[method-assign]
 
 
+def timed_full_gc() -> float:
+    """Seconds a full collection takes: what a generation-2 run (which Python starts on its own) stalls the loop."""
+    started = time.perf_counter()
+    gc.collect()
+    return time.perf_counter() - started
+
+
 class GcWatch:
     """Garbage collector pauses (all generations) while ``recording``: a long one stalls every trigger."""
 
@@ -271,7 +278,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     gc.callbacks.append(gc_watch)
     lagger = asyncio.create_task(lag_probe(lags, lambda: probe.recording))
     await asyncio.sleep(0.3)
-    gc.collect()
+    full_gc_before = timed_full_gc()
+    objects_before = len(gc.get_objects())
     rss_before = rss_kib()
 
     created = time.perf_counter()
@@ -306,7 +314,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             Path(spec["raw"]).write_text(json.dumps({"polls": probe.raw, "lags": lags}))  # noqa: ASYNC240
         sv_cpu, sshd_cpu = supervisords.stop(), sshd.stop()
         busy1, total1 = machine_ticks()
-        gc.collect()
+        full_gc_after = timed_full_gc()
+        objects_after = len(gc.get_objects())
         rss_after = rss_kib()
         polls = len(probe.latencies) + sum(probe.errors.values())
         due = n * wall / interval
@@ -336,6 +345,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "first_poll_max_ms": ms(max(probe.first_latencies, default=None)),
             "loop_lag_p99_ms": ms(percentile(lags, 0.99), 1),
             "loop_lag_max_ms": ms(max(lags, default=None), 1),
+            "gc_objects_per_trigger": round((objects_after - objects_before) / n, 1),
+            "full_gc_ms_before_after": [ms(full_gc_before, 1), ms(full_gc_after, 1)],
             "gc_runs": len(gc_watch.pauses),
             "gc_pause_max_ms": ms(max(gc_watch.pauses, default=None), 1),
             "supervisord_cpu_pct_sum": round(100 * sum(sv_cpu.values()) / wall, 1),

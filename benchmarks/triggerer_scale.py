@@ -309,15 +309,17 @@ def side_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| mode | triggers | supervisord CPU % (10 summed / busiest) | supervisord CPU ms per call | sshd CPU % "
         "| machine busy % of all cores | RSS MiB before -> after | open fds | GC runs (max pause ms) "
+        "| full GC ms before -> after, GC objects/trigger "
         "| first poll p99 / max ms (client setup) | create s "
         "| cancel s (cancelled/crashed) "
         "| left open after cancel (clients / SSH pool / sshd) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         if "failed" in r:
             continue
         sshd = r["sshd_cpu_pct"] if r["mode"] == "ssh" else "-"
+        full_gc = r["full_gc_ms_before_after"]
         left = f"{r['shared_clients_after_cancel']} / {r['ssh_connections_after_close']} / " + (
             str(r.get("sshd_connections_after_close", "-")) if r["mode"] == "ssh" else "-"
         )
@@ -326,6 +328,7 @@ def side_table(rows: list[dict[str, Any]]) -> str:
             f"| {_v(r['supervisord_cpu_ms_per_call'])} | {sshd} | {r['machine_busy_pct']} (of {r['cores']}) "
             f"| {r['rss_before_mib']} -> {r['rss_after_mib']} | {r['open_fds']} "
             f"| {r['gc_runs']} ({_v(r['gc_pause_max_ms'])}) "
+            f"| {full_gc[0]} -> {full_gc[1]}, {r['gc_objects_per_trigger']} "
             f"| {_v(r['first_poll_p99_ms'])} / {_v(r['first_poll_max_ms'])} | {r['create_s']} "
             f"| {r['cancel_seconds']} ({r['cancelled']}/{r['crashed']}) | {left} |"
         )
