@@ -2,8 +2,9 @@
 
 Run by ``triggerer_scale.py`` as ``python benchmarks/_scale_harness.py SPEC.json RESULT.json`` in a
 process of its own (so the RSS delta of one case is not blurred by memory freed by the one before),
-in a session of its own (the parent forwards exactly one SIGINT on Ctrl-C; SIGINT or SIGTERM
-cancels every trigger and closes the clients and SSH connections before exiting).
+in a session of its own (a Ctrl-C does not reach it; the parent sends it one SIGTERM, which -- like
+SIGINT -- cancels every trigger and closes the clients and SSH connections before it exits; so does the
+parent's death, through PR_SET_PDEATHSIG).
 
 What it does, like the Airflow triggerer (``airflow/jobs/triggerer_job_runner.py``):
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -55,7 +56,7 @@ from tests.fixtures.sshd import RunningSshd, start_sshd
 from tests.fixtures.supervisord import RunningSupervisord, sleepers, start_supervisord
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from types import FrameType
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -71,30 +72,48 @@ TARGET_SSH_CONNECTIONS = SUPERVISORDS
 BLOCKED_WARNING_MS = 200.0  # the triggerer's [triggerer] blocked_main_thread_warning_threshold (0.2 s)
 
 
-# -- setup that a Ctrl-C cannot leave half done ----------------------------------------------------------
-class Interrupts:
-    """While active, SIGINT/SIGTERM only set ``pending``: a daemon being started is registered before we stop."""
+# -- stopping: a Ctrl-C never leaves a daemon behind ------------------------------------------------------
+class Stopper:
+    """SIGINT (Ctrl-C) and SIGTERM handling for the whole run.
+
+    The first signal raises ``KeyboardInterrupt`` -- at once, or, inside ``deferred()`` (starting a daemon,
+    stopping everything), when that block ends, so a daemon being started is registered first and a clean-up
+    is never cut short. Later signals only print that we are stopping. An inherited "ignore SIGINT" (a
+    background job of a script) is respected.
+    """
 
     def __init__(self) -> None:
-        self.pending = False
+        self.pending = False  # a signal arrived while deferring
+        self.stopping = False  # KeyboardInterrupt has been raised
+        self._deferring = 0
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._handle)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping or self.pending:
+            print("already stopping: everything started is being stopped", file=sys.stderr, flush=True)
+        elif self._deferring:
+            self.pending = True
+        else:
+            self.stopping = True
+            raise KeyboardInterrupt
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
-        def note(signum: int, frame: FrameType | None) -> None:
-            self.pending = True
-
-        previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self._deferring += 1
         try:
             yield
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        if self.pending:
+            self._deferring -= 1
+        if self.pending and not self._deferring and not self.stopping:
+            self.stopping = True
             raise KeyboardInterrupt
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+STOPPER = Stopper()
 
 
 def multi_host_sshd() -> RunningSshd:
@@ -161,7 +180,7 @@ def run_case(spec: dict[str, Any], workdir: Path, child: list[subprocess.Popen[b
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches it once, forwarded by us
+            start_new_session=True,  # a Ctrl-C does not reach it: stop_child() stops it, exactly once
         )
         child.append(proc)
         try:
@@ -180,11 +199,11 @@ def run_case(spec: dict[str, Any], workdir: Path, child: list[subprocess.Popen[b
 
 
 def stop_child(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT once (it cancels its triggers and closes its connections), SIGKILL after 60 s."""
+    """SIGTERM once (it cancels its triggers and closes its connections), SIGKILL after 60 s."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
@@ -245,14 +264,13 @@ def run_all(args: argparse.Namespace, sizes: list[int], modes: list[str]) -> lis
     child: list[subprocess.Popen[bytes]] = []
     workdir = Path(tempfile.mkdtemp(prefix="triggerer-scale-"))
     rows: list[dict[str, Any]] = []
-    interrupts = Interrupts()
     try:
-        with interrupts.deferred():
+        with STOPPER.deferred():
             for _ in range(SUPERVISORDS):
-                if interrupts.pending:
+                if STOPPER.pending:
                     break
                 daemons.append(start_supervisord(sleepers(PROGRAMS), tcp=False))
-            if "ssh" in modes and not interrupts.pending:
+            if "ssh" in modes and not STOPPER.pending:
                 sshd = multi_host_sshd()
         links = None
         if args.layout == "per-job":
@@ -264,18 +282,27 @@ def run_all(args: argparse.Namespace, sizes: list[int], modes: list[str]) -> lis
                 rows.append(run_and_say(spec, workdir, child))
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the case process, supervisords and sshd", file=sys.stderr, flush=True)
-        for proc in list(child):
-            stop_child(proc)
         raise
     finally:
-        for proc in list(child):
-            stop_child(proc)
-        for daemon in daemons:
-            daemon.stop()
-        if sshd is not None:
-            sshd.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        with STOPPER.deferred():
+            stop_everything(child, daemons, sshd, workdir)
     return rows
+
+
+def stop_everything(
+    child: list[subprocess.Popen[bytes]], daemons: list[RunningSupervisord], sshd: RunningSshd | None, workdir: Path
+) -> None:
+    """Stop what this run started; one failure does not keep the rest running."""
+    stops: list[Callable[[], object]] = [functools.partial(stop_child, proc) for proc in list(child)]
+    stops += [daemon.stop for daemon in daemons]
+    if sshd is not None:
+        stops.append(sshd.stop)
+    stops.append(functools.partial(shutil.rmtree, workdir, ignore_errors=True))
+    for stop in stops:
+        try:
+            stop()
+        except Exception as exc:  # keep stopping the others
+            print(f"clean-up step failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
 # -- output ----------------------------------------------------------------------------------------------
@@ -381,6 +408,17 @@ def _trouble(r: dict[str, Any], interval: float) -> list[str]:
 
 def _why(r: dict[str, Any]) -> list[str]:
     why = []
+    gc_max, lag_max = r["gc_pause_max_ms"] or 0.0, r["loop_lag_max_ms"] or 0.0
+    if gc_max >= 50 and gc_max >= 0.5 * lag_max:
+        before, after = r["full_gc_ms_before_after"]
+        why.append(
+            f"garbage collection: {r['gc_runs']} collections (all generations) in the window, the longest "
+            f"{gc_max} ms (the loop's longest stall was {lag_max} ms). A full collection of this process took "
+            f"{before} ms before the triggers existed (the Airflow modules a triggerer imports) and {after} ms "
+            "with them "
+            f"(~{r['gc_objects_per_trigger']} GC-tracked objects per trigger, mostly asyncio/greenback machinery); "
+            "polls in flight during one wait it out"
+        )
     if r["cpu_pct_one_core"] >= 80:
         why.append(f"the event loop used {r['cpu_pct_one_core']}% of its one core")
     if r["supervisord_cpu_pct_max"] >= 80:
@@ -394,10 +432,33 @@ def _why(r: dict[str, Any]) -> list[str]:
         )
     if not why:
         why.append(
-            "no process was saturated: polls due at the same moment queue behind the shared client's 10 "
+            f"no process was saturated (event loop {r['cpu_pct_one_core']}% of a core, busiest supervisord "
+            f"{r['supervisord_cpu_pct_max']}%): polls due at the same moment queue behind the shared client's 10 "
             "connections per supervisord and behind each other in the one loop"
         )
     return why
+
+
+def supervisord_load(rows: list[dict[str, Any]]) -> list[str]:
+    """Per mode, at the largest N: how hard each supervisord worked, against what it can do."""
+    out = []
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        ok = [r for r in rows if r["mode"] == mode and "failed" not in r]
+        if not ok:
+            continue
+        r = max(ok, key=lambda r: r["triggers"])
+        per_call = r["supervisord_cpu_ms_per_call"] or 0.0
+        rate = r["polls_per_s"] / SUPERVISORDS
+        capacity = f"~{1000 / per_call:,.0f}" if per_call else "?"
+        verdict = (
+            "not the bottleneck" if r["supervisord_cpu_pct_max"] < 50 else "near its limit: answers queue up there"
+        )
+        out.append(
+            f"- {mode}, {r['triggers']} triggers: each supervisord answered ~{rate:.0f} getAllProcessInfo calls/s "
+            f"at {per_call} ms of CPU each; the busiest used {r['supervisord_cpu_pct_max']}% of a core "
+            f"(single-threaded; by CPU alone it could answer {capacity} calls/s of this size): {verdict}."
+        )
+    return out
 
 
 def notes(rows: list[dict[str, Any]], interval: float) -> list[str]:
@@ -441,7 +502,8 @@ def baseline_section(report: dict[str, Any], rows: list[dict[str, Any]]) -> list
         "| design | worker slots per job | processes per job | RSS per job |",
         "| --- | ---: | ---: | ---: |",
         f"| poke-mode sensor task (airflow-supervisor) | 1 | {poke['task_processes']} "
-        f"| {poke['rss_mib_median']} MiB ({poke['task_runner_rss_mib_median']} MiB task runner alone) |",
+        f"| {poke['rss_mib_median']} MiB ({poke['task_runner_rss_mib_median']} MiB task runner alone; "
+        f"PSS {poke['pss_mib_median']} MiB) |",
         f"| deferred sensor, real triggerer (state {'/'.join(deferred['states'])}) | 0 "
         f"| {deferred['task_processes']} | 0 (its wait is a trigger) |",
     ]
@@ -455,7 +517,7 @@ def baseline_section(report: dict[str, Any], rows: list[dict[str, Any]]) -> list
             )
         lines += [
             "",
-            "| jobs watched | poke design: worker slots / task processes / RSS "
+            "| jobs watched | poke design: worker slots / task processes / PSS (RSS with shared pages split) "
             "| this design: worker slots / processes / RSS in the triggerer |",
             "| ---: | ---: | ---: |",
         ]
@@ -464,7 +526,7 @@ def baseline_section(report: dict[str, Any], rows: list[dict[str, Any]]) -> list
                 continue
             n = r["triggers"]
             lines.append(
-                f"| {n} | {n} / {n * poke['task_processes']} / {n * poke['rss_mib_median'] / 1024:,.1f} GiB "
+                f"| {n} | {n} / {n * poke['task_processes']} / {n * poke['pss_mib_median'] / 1024:,.1f} GiB "
                 f"| 0 / 0 / {n * r['rss_kib_per_trigger'] / 1024:,.1f} MiB |"
             )
     lines.append(
@@ -511,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sizes: 1..20000 each; --modes: local and/or ssh")
     if not 0.5 <= args.interval <= 60 or not 1 <= args.duration <= 300:
         parser.error("--interval 0.5..60 s, --duration 1..300 s (the run stays bounded)")
-    signal.signal(signal.SIGTERM, _sigterm)
+    STOPPER.install()
     started = time.monotonic()
     load = os.getloadavg()
     rows = run_all(args, sizes, modes)
@@ -549,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     trouble = notes(rows, args.interval)
     print("\n## Cases that fell short\n")
     print("\n".join(trouble) if trouble else "- none: every case made its polls on time, without errors.")
+    print("\n## The supervisords under the largest N\n")
+    print("\n".join(supervisord_load(rows)))
     if report is not None:
         print()
         print("\n".join(baseline_section(report, rows)))
