@@ -28,6 +28,7 @@ import gc
 import importlib
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -42,7 +43,7 @@ from airflow_supervisor_async.triggers.programs import SupervisorProgramsTrigger
 from tests.fixtures.supervisord import descendants
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from airflow.triggers.base import BaseTrigger
 
@@ -100,6 +101,31 @@ def ms(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(1000 * value, digits)
 
 
+class SpareFds:
+    """A few descriptors held back, so that this benchmark can still read /proc when the triggers have
+    used up the process's RLIMIT_NOFILE (``ulimit -n``): released only for synchronous reads (no await, so
+    no trigger can take them meanwhile), then taken again."""
+
+    def __init__(self, count: int = 16) -> None:
+        self._fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(count)]
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        count = len(self._fds)
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        try:
+            yield
+        finally:
+            for _ in range(count):
+                with contextlib.suppress(OSError):
+                    self._fds.append(os.open(os.devnull, os.O_RDONLY))
+
+
+SPARE_FDS = SpareFds()
+
+
 class CpuWatch:
     """CPU seconds used by a fixed set of processes between ``start()`` and ``stop()``."""
 
@@ -115,6 +141,12 @@ class CpuWatch:
 
 
 # -- instrumentation -----------------------------------------------------------------------------------
+def error_kind(error: BaseException) -> str:
+    """The error's type and message with quoted names and numbers blanked, to count alike errors together."""
+    text = re.sub(r"\d+", "N", re.sub(r"'[^']*'", "'...'", str(error)))
+    return f"{type(error).__name__}: {text[:200]}"
+
+
 @dataclass
 class Probe:
     """Poll timings. A poll belongs to the window if it *began* while ``recording``; each trigger's first
@@ -158,7 +190,7 @@ class Probe:
             self.latencies.append(time.perf_counter() - started)
             self.raw.append((index, started, self.latencies[-1]))
         elif not isinstance(error, asyncio.CancelledError):
-            key = f"{type(error).__name__}: {str(error)[:160]}"
+            key = error_kind(error)
             self.errors[key] = self.errors.get(key, 0) + 1
 
 
@@ -294,12 +326,14 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         coverage = await _wait_first_polls(probe, n, interval)  # ... and has been answered
 
         sshd_port, sshd_pid = spec.get("sshd_port"), spec.get("sshd_pid")
-        supervisords = CpuWatch(spec["supervisord_pids"])
-        sshd = CpuWatch([sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])  # its per-connection processes
+        with SPARE_FDS.released():
+            supervisords = CpuWatch(spec["supervisord_pids"])
+            sshd = CpuWatch([sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])  # its per-connection processes
         await asyncio.sleep(0.2)  # the /proc scan above blocked the loop for a moment: not in the window
-        busy0, total0 = machine_ticks()
-        supervisords.start()
-        sshd.start()
+        with SPARE_FDS.released():
+            busy0, total0 = machine_ticks()
+            supervisords.start()
+            sshd.start()
         profiler = cProfile.Profile() if spec.get("profile") else None
         probe.recording = gc_watch.recording = True
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -313,11 +347,14 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         probe.recording = gc_watch.recording = False
         if spec.get("raw"):
             Path(spec["raw"]).write_text(json.dumps({"polls": probe.raw, "lags": lags}))  # noqa: ASYNC240
-        sv_cpu, sshd_cpu = supervisords.stop(), sshd.stop()
-        busy1, total1 = machine_ticks()
-        full_gc_after = timed_full_gc()
-        objects_after = len(gc.get_objects())
-        rss_after = rss_kib()
+        with SPARE_FDS.released():
+            sv_cpu, sshd_cpu = supervisords.stop(), sshd.stop()
+            busy1, total1 = machine_ticks()
+            full_gc_after = timed_full_gc()
+            objects_after = len(gc.get_objects())
+            rss_after = rss_kib()
+            open_fds = len(os.listdir("/proc/self/fd"))
+            ssh_sshd = established(sshd_port) if sshd_port else 0
         polls = len(probe.latencies) + sum(probe.errors.values())
         due = n * wall / interval
         late_limit = 1.5 * interval
@@ -357,9 +394,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "machine_busy_pct": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
             "cores": os.cpu_count(),
             "shared_clients": shared_client_count(),
-            "open_fds": len(os.listdir("/proc/self/fd")),
+            "open_fds": open_fds,
             "ssh_connections_pool": get_pool().live_connections(),
-            "ssh_connections_sshd": established(sshd_port) if sshd_port else 0,
+            "ssh_connections_sshd": ssh_sshd,
             "events_fired": len(events),
             "event_examples": [str(e)[:300] for e in events[:2]],
         }

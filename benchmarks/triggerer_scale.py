@@ -26,6 +26,11 @@ Airflow task process running a poke-mode sensor, measured live with a real Airfl
 
     .venv/bin/python benchmarks/triggerer_scale.py [--sizes 100,1000,5000] [--modes local,ssh]
         [--interval 5] [--duration SECONDS] [--no-baseline] [--json]
+        [--layout shared|per-job] [--no-greenback] [--profile DIR] [--raw DIR]
+
+``--layout per-job`` gives every trigger its own endpoint (a symlink to one of the 10 sockets), which is
+what one supervisord per job looks like to the triggerer: one client, one kept-alive connection (and over
+SSH one local forwarder) per trigger -- compare ``open fds``, and try it under ``ulimit -n 1024``.
 
 Loopback only; supervisords, sshd and every case process are stopped on exit, Ctrl-C included.
 """
@@ -414,6 +419,9 @@ def _trouble(r: dict[str, Any], interval: float) -> list[str]:
 
 def _why(r: dict[str, Any]) -> list[str]:
     why = []
+    if r["poll_errors"]:
+        kinds = "; ".join(f"{count} x {kind}" for kind, count in r["error_examples"])
+        why.append(f"polls failed ({kinds}) and their triggers backed off before retrying")
     gc_max, lag_max = r["gc_pause_max_ms"] or 0.0, r["loop_lag_max_ms"] or 0.0
     if gc_max >= 50 and gc_max >= 0.5 * lag_max:
         before, after = r["full_gc_ms_before_after"]
