@@ -1,46 +1,111 @@
 """``status``, ``watch``, ``start``/``stop``/``restart``, ``up``/``down``: a job's supervisord from the shell.
 
 Remote (SSH) configurations work the same way: commands and files go over SSH, XML-RPC through the
-SSH connection. Exit codes: 0 fine, 1 a program in a bad state or bad input, 2 supervisord unreachable.
+SSH connection. Exit codes: 0 fine, 1 a program in a bad state or bad input, 2 supervisord (or the
+host) unreachable. Airflow is imported only to read a connection (``airflow.xmlrpc_conn_id``).
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
 import json
+import logging
 import sys
 import time
-from typing import TYPE_CHECKING, Any, TypeVar
+import warnings
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from ..client import SupervisorClient, SupervisorError, SupervisorFault
-from ..client.errors import Faults
+from pydantic import SecretStr
+
+from ..client import SupervisorClient, SupervisorError
+from ..client.errors import (
+    AbnormalTerminationFault,
+    AlreadyStartedFault,
+    NoFileFault,
+    NotExecutableFault,
+    NotRunningFault,
+    SpawnErrorFault,
+)
 from ..client.ssh_pool import run_in_new_loop
 from ..config import ConfigurationError
 from ..host import HostCommandError, lifecycle, make_host
-from ..triggers.outcome import judge
 from .config_commands import add_config_arguments, load_from_args
 
 if TYPE_CHECKING:
-    import argparse
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable, Iterator
 
     from ..client import ProcessInfo
     from ..config import SupervisorAirflowConfiguration
 
 __all__ = ("register",)
 
-T = TypeVar("T")
 _GOOD = frozenset({"RUNNING", "STARTING"})
+_MARGIN = 30.0  # seconds allowed on top of startsecs/stopwaitsecs for a waiting start/stop call
+Row = dict[str, Any]
 
 
-def _exitcodes(cfg: SupervisorAirflowConfiguration) -> dict[str, list[int]]:
-    return {name: list(p.exitcodes or [0]) for name, p in cfg.effective_configuration().program.items()}
+@contextlib.contextmanager
+def _airflow_kept_quiet() -> Iterator[None]:
+    """Keep importing Airflow from taking over the output: it logs to stdout and shows deprecation warnings."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+        try:
+            yield
+        finally:
+            root.handlers[:] = handlers
+            root.setLevel(level)
 
 
-def _rows(cfg: SupervisorAirflowConfiguration, infos: list[ProcessInfo]) -> list[dict[str, Any]]:
-    codes = _exitcodes(cfg)
+def _credentials(cfg: SupervisorAirflowConfiguration, conn_id: str) -> tuple[str | None, SecretStr | None]:
+    """XML-RPC username and password from Airflow connection ``conn_id`` (raises ``ConfigurationError``)."""
+    where = "airflow.xmlrpc_conn_id"
+    with _airflow_kept_quiet():
+        try:
+            from airflow.sdk.exceptions import AirflowNotFoundException
+
+            from ..hooks.supervisor import SupervisorHook
+        except ImportError:
+            raise ConfigurationError([(where, f"reading connection {conn_id!r} needs apache-airflow")]) from None
+        try:
+            endpoint = SupervisorHook(cfg.xmlrpc_endpoint()).resolve()
+        except AirflowNotFoundException as exc:
+            raise ConfigurationError([(where, str(exc))]) from None
+    password = endpoint.password  # the hook copies the connection's password in without validation
+    return endpoint.username, SecretStr(password) if isinstance(password, str) else password
+
+
+def _load(args: argparse.Namespace) -> SupervisorAirflowConfiguration:
+    """The configuration, with XML-RPC credentials read from ``airflow.xmlrpc_conn_id`` if it is set."""
+    cfg = load_from_args(args)
+    if cfg.airflow.xmlrpc_conn_id is None:
+        return cfg
+    username, password = _credentials(cfg, cfg.airflow.xmlrpc_conn_id)
+    airflow = cfg.airflow.model_copy(update={"username": username, "password": password})
+    return cfg.model_copy(update={"airflow": airflow})
+
+
+def _missing(name: str) -> Row:
+    return {
+        "name": name,
+        "state": "MISSING",
+        "pid": None,
+        "exitstatus": None,
+        "uptime": None,
+        "description": "not in the running supervisord's configuration",
+        "ok": False,
+    }
+
+
+def _rows(cfg: SupervisorAirflowConfiguration, infos: list[ProcessInfo]) -> list[Row]:
+    """One row per process of the configuration's programs (and one per program supervisord lacks)."""
+    programs = cfg.effective_configuration().program
     rows = []
-    for info in sorted((i for i in infos if i.group in cfg.program), key=lambda i: i.full_name):
-        exited_ok = info.statename == "EXITED" and info.exitstatus in codes[info.group]
+    for info in sorted((i for i in infos if i.group in programs), key=lambda i: i.full_name):
+        exited_ok = info.statename == "EXITED" and info.exitstatus in (programs[info.group].exitcodes or [0])
         rows.append({
             "name": info.name if info.name == info.group else info.full_name,
             "state": info.statename,
@@ -51,41 +116,25 @@ def _rows(cfg: SupervisorAirflowConfiguration, infos: list[ProcessInfo]) -> list
             "ok": info.statename in _GOOD or exited_ok,
         })  # fmt: skip
     seen = {i.group for i in infos}
-    rows += [
-        {
-            "name": n,
-            "state": "MISSING",
-            "pid": None,
-            "exitstatus": None,
-            "uptime": None,
-            "description": "not in supervisord's configuration",
-            "ok": False,
-        }
-        for n in cfg.program
-        if n not in seen
-    ]
-    return rows
+    return rows + [_missing(name) for name in cfg.program if name not in seen]
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _table(rows: list[Row]) -> str:
+    """The rows as a fixed-width table; bad rows are marked."""
     lines = [f"{'PROGRAM':<24} {'STATE':<9} {'PID':>7}  {'UPTIME/EXIT':<12} DESCRIPTION"]
     for row in rows:
-        extra = f"{row['uptime']}s" if row["uptime"] is not None else (
-            f"exit {row['exitstatus']}" if row["exitstatus"] is not None else "-")  # fmt: skip
+        if row["uptime"] is not None:
+            extra = str(timedelta(seconds=row["uptime"]))
+        else:
+            extra = f"exit {row['exitstatus']}" if row["exitstatus"] is not None else "-"
         mark = "" if row["ok"] else "  <-- bad"
-        lines.append(
-            f"{row['name']:<24} {row['state']:<9} {row['pid'] or '-':>7}  {extra:<12} {row['description']}" + mark
-        )
+        pid = row["pid"] or "-"
+        lines.append(f"{row['name']:<24} {row['state']:<9} {pid:>7}  {extra:<12} {row['description']}{mark}")
     return "\n".join(lines)
 
 
-async def _snapshot(cfg: SupervisorAirflowConfiguration) -> list[dict[str, Any]]:
-    async with SupervisorClient.from_config(cfg) as client:
-        return _rows(cfg, await client.get_all_process_info())
-
-
 def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn configuration and supervisord errors into one-line messages and exit codes."""
+    """Turn configuration, supervisord and host errors into one-line messages and exit codes (1, 2)."""
 
     def run(args: argparse.Namespace) -> int:
         try:
@@ -100,83 +149,123 @@ def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.N
     return run
 
 
+# -- status / watch --------------------------------------------------------------------------------------
+
+
 def _status(args: argparse.Namespace) -> int:
-    cfg = load_from_args(args)
-    rows = run_in_new_loop(lambda: _snapshot(cfg))
+    """Print the programs' states; 0 if all are good, 1 if any is bad (2 via ``_guard``: unreachable)."""
+    cfg = _load(args)
+
+    async def snapshot() -> list[Row]:
+        async with SupervisorClient.from_config(cfg) as client:
+            return _rows(cfg, await client.get_all_process_info())
+
+    rows = run_in_new_loop(snapshot)
     print(json.dumps(rows, indent=2) if args.json else _table(rows))
     return 0 if all(row["ok"] for row in rows) else 1
 
 
-def _watch(args: argparse.Namespace) -> int:
-    cfg = load_from_args(args)
-    interval = args.interval if args.interval is not None else cfg.check_interval.total_seconds()
-    tty, shown = sys.stdout.isatty(), 0
-    try:
-        while args.count is None or shown < args.count:
+async def _watch_loop(cfg: SupervisorAirflowConfiguration, interval: float, count: int | None) -> None:
+    """Print a block per refresh through one client (one SSH connection for remote configurations)."""
+    tty, where = sys.stdout.isatty(), cfg.xmlrpc_endpoint().describe()
+    shown = 0
+    async with SupervisorClient.from_config(cfg) as client:
+        while count is None or shown < count:
             try:
-                body = _table(run_in_new_loop(lambda: _snapshot(cfg)))
+                body = _table(_rows(cfg, await client.get_all_process_info()))
             except SupervisorError as exc:
                 body = f"supervisord unreachable: {exc}"
-            header = f"{time.strftime('%H:%M:%S')}  {cfg.xmlrpc_endpoint().describe()}  (every {interval:g} s)"
+            header = f"{time.strftime('%H:%M:%S')}  {where}  (every {interval:g} s, Ctrl-C to quit)"
             print(("\x1b[H\x1b[2J" if tty else "") + header + "\n" + body + ("" if tty else "\n"), flush=True)
             shown += 1
-            if args.count is None or shown < args.count:
-                time.sleep(interval)
-    except KeyboardInterrupt:
-        pass
+            if count is None or shown < count:
+                await asyncio.sleep(interval)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Redraw the status every interval until Ctrl-C or ``--count`` refreshes; always exit 0."""
+    cfg = _load(args)
+    interval = args.interval if args.interval is not None else cfg.check_interval.total_seconds()
+    with contextlib.suppress(KeyboardInterrupt):
+        run_in_new_loop(lambda: _watch_loop(cfg, interval, args.count))
     return 0
 
 
-async def _act(cfg: SupervisorAirflowConfiguration, action: str, names: list[str]) -> list[str]:
-    report = []
+# -- start / stop / restart --------------------------------------------------------------------------------
+
+
+async def _start(client: SupervisorClient, name: str, timeout: float) -> tuple[str, bool]:
+    try:
+        await client.start_process(name, wait=True, read_timeout=timeout)
+    except AlreadyStartedFault:
+        return "already running", True
+    except (NoFileFault, NotExecutableFault, SpawnErrorFault, AbnormalTerminationFault) as exc:
+        return f"failed to start ({exc.text})", False
+    return "started", True
+
+
+async def _stop(client: SupervisorClient, name: str, timeout: float) -> tuple[str, bool]:
+    try:
+        await client.stop_process(name, wait=True, read_timeout=timeout)
+    except NotRunningFault:
+        return "already stopped", True
+    return "stopped", True
+
+
+async def _act(cfg: SupervisorAirflowConfiguration, action: str, names: list[str]) -> tuple[list[str], bool]:
+    """Stop and/or start every process of ``names``; return report lines and whether all went well."""
+    programs = cfg.effective_configuration().program
+    report: list[str] = []
+    ok = True
     async with SupervisorClient.from_config(cfg) as client:
         infos = [i for i in await client.get_all_process_info() if i.group in names]
         for info in sorted(infos, key=lambda i: i.full_name):
-            full = info.name if info.name == info.group else info.full_name
-            if action in ("stop", "restart"):
-                report.append(f"{full}: {await _call(client.stop_process, full, Faults.NOT_RUNNING, 'stopped')}")
-            if action in ("start", "restart"):
-                report.append(f"{full}: {await _call(client.start_process, full, Faults.ALREADY_STARTED, 'started')}")
-        verdict = judge(await client.get_all_process_info(), names, _exitcodes(cfg))
-    if action != "stop" and verdict.failed:
-        report.append(f"failed: {', '.join(verdict.failed)}")
-    return report
-
-
-async def _call(method: Callable[..., Awaitable[bool]], name: str, benign: int, done: str) -> str:
-    try:
-        await method(name, wait=True)
-    except SupervisorFault as exc:
-        if exc.code != benign:
-            raise
-        return "already " + ("running" if done == "started" else "stopped")
-    return done
+            full, program = (info.name if info.name == info.group else info.full_name), programs[info.group]
+            steps = [(_stop, program.stopwaitsecs or 10)] if action != "start" else []
+            steps += [(_start, program.startsecs or 1)] if action != "stop" else []
+            for step, seconds in steps:
+                text, good = await step(client, full, seconds + _MARGIN)
+                report.append(f"{full}: {text}")
+                ok = ok and good
+        if action != "stop":  # say which programs did not come up (e.g. FATAL, BACKOFF, exited at once)
+            for row in _rows(cfg, await client.get_all_process_info()):
+                if row["name"].split(":")[0] in names and not row["ok"]:
+                    report.append(f"{row['name']}: now {row['state']} {row['description']}".rstrip())
+                    ok = False
+    return report, ok
 
 
 def _control(args: argparse.Namespace) -> int:
-    cfg = load_from_args(args)
-    names = args.programs or list(cfg.program)
-    unknown = sorted(set(names) - set(cfg.program))
+    """``start``/``stop``/``restart`` the named programs (default all); unknown names change nothing."""
+    cfg = _load(args)
+    names = list(dict.fromkeys(args.programs)) or list(cfg.program)
+    unknown = [name for name in names if name not in cfg.program]
     if unknown:
-        print(
-            f"unknown program(s) {', '.join(unknown)}; the configuration has {', '.join(cfg.program)}", file=sys.stderr
-        )
+        known = ", ".join(cfg.program)
+        print(f"unknown program(s) {', '.join(unknown)}; the configuration has {known}", file=sys.stderr)
         return 1
-    report = run_in_new_loop(lambda: _act(cfg, args.command, names))
+    report, ok = run_in_new_loop(lambda: _act(cfg, args.command, names))
     print("\n".join(report))
-    return 1 if any(line.startswith("failed:") for line in report) else 0
+    return 0 if ok else 1
+
+
+# -- up / down ------------------------------------------------------------------------------------------------
 
 
 def _up(args: argparse.Namespace) -> int:
-    cfg = load_from_args(args)
+    """Write the config and start supervisord unless it runs; print both steps."""
+    cfg = _load(args)
 
     async def up() -> str:
         host = make_host(cfg)
         try:
             path = await lifecycle.write_config(host, cfg)
+            before = await lifecycle.supervisord_pid(host, cfg)
             pid = await lifecycle.start_supervisord(host, cfg)
         finally:
             await host.close()
+        if before is not None:
+            return f"wrote {path} on {host.description}; supervisord already running (pid {pid}), not reloaded"
         return f"wrote {path} on {host.description}; supervisord running (pid {pid})"
 
     print(run_in_new_loop(up))
@@ -184,7 +273,8 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    cfg = load_from_args(args)
+    """Stop supervisord (and so its programs); with ``--remove`` also remove the config and working_dir."""
+    cfg = _load(args)
 
     async def down() -> str:
         host = make_host(cfg)
@@ -194,24 +284,40 @@ def _down(args: argparse.Namespace) -> int:
                 await lifecycle.remove_config(host, cfg)
         finally:
             await host.close()
-        done = "supervisord stopped" if stopped else "supervisord was not running"
+        done = f"supervisord stopped on {host.description}" if stopped else "supervisord was not running"
         return done + (f"; removed {cfg.resolved_working_dir}" if args.remove else "")
 
     print(run_in_new_loop(down))
     return 0
 
 
+def _positive(cast: Callable[[str], float]) -> Callable[[str], Any]:
+    """An argparse ``type`` accepting only numbers above zero."""
+
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+        return value
+
+    return parse
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the control commands."""
+    """Add ``status``, ``watch``, ``start``, ``stop``, ``restart``, ``up`` and ``down``."""
     status = subparsers.add_parser("status", help="table of the programs; exit 1 if any is in a bad state")
     add_config_arguments(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.set_defaults(handler=_guard(_status))
 
-    watch = subparsers.add_parser("watch", help="live view of the programs until interrupted")
+    watch = subparsers.add_parser("watch", help="live view of the programs until Ctrl-C")
     add_config_arguments(watch)
-    watch.add_argument("--interval", type=float, default=None, help="seconds between refreshes (check_interval)")
-    watch.add_argument("--count", type=int, default=None, help="stop after this many refreshes")
+    every = "seconds between refreshes (default: check_interval)"
+    watch.add_argument("--interval", type=_positive(float), default=None, metavar="SECONDS", help=every)
+    watch.add_argument("--count", type=_positive(int), default=None, metavar="N", help="stop after N refreshes")
     watch.set_defaults(handler=_guard(_watch))
 
     for action in ("start", "stop", "restart"):
