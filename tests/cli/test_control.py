@@ -252,6 +252,39 @@ def test_xmlrpc_credentials_from_an_airflow_connection(make_job: Callable[..., P
     assert "asa_xrpc" in missing.stderr
 
 
+WITHOUT_AIRFLOW = """
+import sys
+
+class NoAirflow:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "airflow":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoAirflow())
+from airflow_supervisor_async.cli.main import main
+code = main(sys.argv[1:])
+assert not [name for name in sys.modules if name.split(".")[0] == "airflow"], "Airflow was imported"
+sys.exit(code)
+"""
+
+
+def cli_without_airflow(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-c", WITHOUT_AIRFLOW, *map(str, args)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
+
+
+def test_works_without_airflow(make_job: Callable[..., Path]) -> None:
+    config = make_job("  feed: {command: sleep 60}\n")
+    up = cli_without_airflow("up", config)
+    assert up.returncode == 0, up.stderr
+    status = cli_without_airflow("status", config)
+    assert status.returncode == 1, status.stderr  # STOPPED: bad, but supervisord answered
+    assert status.stdout.splitlines()[1].split()[:2] == ["feed", "STOPPED"]
+    needs = cli_without_airflow("status", config, "--set", "airflow.xmlrpc_conn_id=asa_xrpc")
+    assert needs.returncode == 1
+    assert "airflow.xmlrpc_conn_id: reading connection 'asa_xrpc' needs apache-airflow" in needs.stderr
+
+
 @pytest.mark.ssh
 def test_remote_configuration_over_real_sshd(sshd: Any) -> None:
     folder = short_tempdir("asa-clir-")
