@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine: OpenSSH server (used by the SSH tests),
-# a project venv in .venv, and the package with its Airflow and test extras.
+# a project venv in .venv with the newest Airflow, and .venv-airflow31 with Airflow 3.1 (what
+# airflow-supervisor's users run: it pins apache-airflow<3.2), each with the package's Airflow and
+# test extras. SKIP_AIRFLOW31=1 leaves the second venv out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +27,9 @@ if [ ! -x .venv/bin/python ]; then
     uv venv -q --python "$PY" .venv
 fi
 uv pip install -q --python .venv/bin/python -e ".[airflow,test]"
+if [ "${SKIP_AIRFLOW31:-0}" != 1 ]; then
+    if [ ! -x .venv-airflow31/bin/python ]; then
+        uv venv -q --python "$PY" .venv-airflow31
+    fi
+    uv pip install -q --python .venv-airflow31/bin/python -e ".[airflow,test]" "apache-airflow==3.1.*"
+fi

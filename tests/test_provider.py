@@ -76,6 +76,7 @@ def test_package_name_and_version_are_the_distributions() -> None:
 
 
 @pytest.mark.airflow
+@pytest.mark.airflow31
 def test_provider_info_is_valid_by_airflows_own_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     spec = importlib.util.find_spec("airflow")
@@ -96,6 +97,7 @@ def test_provider_info_is_valid_by_airflows_own_schema() -> None:
 
 
 @pytest.mark.airflow
+@pytest.mark.airflow31
 @pytest.mark.parametrize(("kind", "module"), _listed_modules())
 def test_every_listed_module_imports_and_holds_its_kind(kind: str, module: str) -> None:
     base = _load_class(KINDS[kind][1])

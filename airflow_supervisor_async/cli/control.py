@@ -65,9 +65,8 @@ def _credentials(cfg: SupervisorAirflowConfiguration, conn_id: str) -> tuple[str
     where = "airflow.xmlrpc_conn_id"
     with _airflow_kept_quiet():
         try:
-            from airflow.sdk.exceptions import AirflowNotFoundException
-
             from ..hooks.supervisor import SupervisorHook
+            from ..version_compat import AirflowNotFoundException
         except ImportError:
             raise ConfigurationError([(where, f"reading connection {conn_id!r} needs apache-airflow")]) from None
         try:

@@ -6,10 +6,9 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowSkipException
-
 from ..client import SupervisorError
 from ..host import lifecycle
+from ..version_compat import AirflowSkipException
 from .base import SupervisorStepOperator, run_sync
 from .routing import SupervisorTeardownOperator
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.branch import BaseBranchOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from ..version_compat import AirflowFailException, AirflowSkipException
 from .base import SupervisorStepMixin, SupervisorStepOperator
 
 if TYPE_CHECKING:

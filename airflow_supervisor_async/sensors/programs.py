@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowException
 from supervisor.xmlrpc import Faults
 
 from ..client import SupervisorError, SupervisorFault
@@ -22,6 +21,7 @@ from ..operators.base import SupervisorStepMixin, run_sync
 from ..operators.routing import job_state
 from ..triggers.outcome import Outcome
 from ..triggers.programs import SupervisorProgramsTrigger
+from ..version_compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

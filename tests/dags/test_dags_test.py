@@ -84,6 +84,7 @@ def test_programs_finish_dag_succeeds_and_cleans_up(airflow_home: Any, working_d
     assert not working_dir.exists()
 
 
+@pytest.mark.airflow31
 def test_program_failing_once_is_restarted_and_dag_succeeds(airflow_home: Any, working_dir: Path) -> None:
     flaky = "bash -c 'sleep 2; if [ -e tried ]; then exit 0; fi; touch tried; echo first-try-failed >&2; exit 7'"
     write_job_dag(airflow_home, "job_flaky", {"steady": "sleep 3", "flaky": flaky}, working_dir)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fixtures.jobs import short_tempdir
 
-pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.ssh]
+pytestmark = [pytest.mark.airflow, pytest.mark.airflow31, pytest.mark.slow, pytest.mark.ssh]
 
 REMOTE_DAG = """
 from datetime import datetime, timedelta

@@ -22,7 +22,7 @@ from airflow_supervisor_async import (
 )
 from airflow_supervisor_async.dags.supervisor import STEPS
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]
 
 
 def seed_cfg() -> SupervisorAirflowConfiguration:

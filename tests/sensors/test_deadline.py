@@ -12,7 +12,7 @@ pytest.importorskip("airflow")
 from airflow_supervisor_async import SupervisorAirflowConfiguration
 from airflow_supervisor_async.sensors.programs import compute_deadline
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 INTERVAL_END = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from airflow_supervisor_async.triggers import SupervisorProgramsTrigger
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]
 
 FAILING = "bash -c 'echo to-stdout; echo to-stderr >&2; sleep 1.3; exit 3'"
 
