@@ -6,6 +6,8 @@ Imports without Airflow installed.
 from .airflow import AirflowConfiguration, SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
 from .endpoint import XmlRpcEndpoint
 from .errors import ConfigurationError
+from .hydra import load_airflow_config, load_airflow_ssh_config, load_config, load_convenience_config
+from .legacy import LegacyLayoutWarning
 from .sections import (
     EventListenerConfiguration,
     FcgiProgramConfiguration,
@@ -29,6 +31,7 @@ __all__ = (
     "GroupConfiguration",
     "IncludeConfiguration",
     "InetHttpServerConfiguration",
+    "LegacyLayoutWarning",
     "ProgramConfiguration",
     "RpcInterfaceConfiguration",
     "SSHConfiguration",
@@ -41,7 +44,6 @@ __all__ = (
     "XmlRpcEndpoint",
     "load_airflow_config",
     "load_airflow_ssh_config",
+    "load_config",
+    "load_convenience_config",
 )
-
-load_airflow_config = SupervisorAirflowConfiguration.load
-load_airflow_ssh_config = SupervisorSSHAirflowConfiguration.load

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from .control import JobControl
 from .endpoint import XmlRpcEndpoint
 from .files import atomic_write_text
 from .sections import (
@@ -161,7 +162,7 @@ class AirflowConfiguration(BaseModel):
         return self
 
 
-class SupervisorAirflowConfiguration(SupervisorConfiguration):
+class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
     """A supervisord with its programs, run and watched by Airflow on the worker's host.
 
     Section fields (``program``, ``supervisord``, ...) are supervisord.conf as you would write it;
@@ -239,6 +240,13 @@ class SupervisorAirflowConfiguration(SupervisorConfiguration):
     restart_on_retrigger: bool = Field(
         default=False, description="Restart programs already running when the job continues in a new DAG run."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_layout(cls, data: Any) -> Any:
+        from .legacy import upgrade_job_layout  # airflow-supervisor's top-level keys, moved with a warning
+
+        return upgrade_job_layout(data, remote="ssh" in cls.model_fields)
 
     @model_validator(mode="after")
     def _check_airflow_settings(self) -> Self:
@@ -435,7 +443,11 @@ class SupervisorSSHAirflowConfiguration(SupervisorAirflowConfiguration):
     connection to its unix socket.
     """
 
-    ssh: SSHConfiguration = Field(description="How to reach the remote host.")
+    ssh: SSHConfiguration = Field(
+        default_factory=SSHConfiguration,
+        description="How to reach the remote host. May be left out here and given where the DAG is built "
+        "(`SupervisorRemote(..., ssh_conn_id=...)`).",
+    )
     command_prefix: str = Field(
         default="",
         description="Shell text put before every remote command, e.g. `source ~/venv/bin/activate &&`, so that "

@@ -234,6 +234,15 @@ class SectionModel(BaseModel):
     #: Keys whose list values are separated by spaces in supervisord.conf instead of commas.
     space_separated: ClassVar[frozenset[str]] = frozenset()
 
+    def to_cfg(self, key: str = "") -> str:
+        """This section as supervisord.conf text, ``[program:<key>]``-style when ``key`` is given.
+
+        airflow-supervisor's name; a whole file is rendered by ``SupervisorConfiguration.to_conf()``.
+        """
+        from .legacy import section_text
+
+        return section_text(self, key)
+
     def ini_items(self) -> list[tuple[str, str]]:
         """``(key, text)`` for every set key, in field order (extra keys last)."""
         data = self.model_dump(exclude_none=True, by_alias=True)

@@ -38,10 +38,19 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts).replace(".[", "[") or "(top level)"
 
 
+def _masked(value: Any) -> Any:
+    """``value`` with the values of secret keys replaced, at any depth (a whole document may be the input)."""
+    if isinstance(value, dict):
+        return {k: "<hidden>" if str(k).lower() in _SECRET_KEYS else _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
 def _describe_input(loc: tuple[int | str, ...], value: Any) -> str:
     if any(str(part).lower() in _SECRET_KEYS for part in loc):
         return "<hidden>"
-    text = repr(value)
+    text = repr(_masked(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -1,7 +1,11 @@
-"""Load configurations from YAML with OmegaConf: interpolation, dotlist overrides, airflow-config files."""
+"""Load configurations from YAML with OmegaConf: interpolation, dotlist overrides, airflow-config files.
+
+``validate_document`` turns a loaded document into a model; Hydra composition (``hydra``) uses it too.
+"""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,7 +18,9 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
-__all__ = ("load_configuration", "read_source")
+    from .airflow import SupervisorAirflowConfiguration
+
+__all__ = ("coerce_job", "load_configuration", "read_source", "validate_document")
 
 M = TypeVar("M", bound="BaseModel")
 
@@ -34,11 +40,20 @@ def read_source(source: str | Path) -> tuple[str, str]:
 
 
 def _target_class(target: str) -> str | None:
-    """The class name a supported ``_target_`` points at, or None if it is not one of ours."""
+    """Our class name for a supported ``_target_`` (``airflow_supervisor.X`` names map to ours), else None."""
+    from .legacy import seed_name
+
     module, _, name = target.rpartition(".")
-    return name if module.split(".")[0] in _TARGET_PACKAGES else None
+    root = module.split(".")[0]
+    if root == "airflow_supervisor_async":
+        return name
+    if root in _TARGET_PACKAGES:
+        ours = seed_name(name)
+        return ours[1] if ours is not None else name
+    return None
 
 
+@functools.cache
 def _known_classes() -> dict[str, type[BaseModel]]:
     from . import airflow, sections, ssh, supervisor
 
@@ -84,8 +99,33 @@ def _pick_extension(data: dict[str, Any], key: str | None, source: str) -> tuple
     return value, f"extensions.{name}"
 
 
-def load_configuration(cls: type[M], source: str | Path, overrides: Sequence[str] = (), *, key: str | None = None) -> M:
-    """Load ``cls`` from YAML (path or text) with OmegaConf overrides; see ``SupervisorAirflowConfiguration.load``."""
+def _is_config_dir(source: str | Path) -> bool:
+    """airflow-supervisor's ``load("config", ...)``: a folder, or a bare folder name (no YAML could be that)."""
+    text = str(source)
+    if "\n" in text or any(char in text for char in ":{}[]#"):
+        return False  # YAML text
+    try:
+        if Path(source).is_dir():
+            return True
+    except OSError:  # e.g. a name too long to be a path
+        return False
+    return isinstance(source, str) and text.strip() != "" and not text.endswith((".yaml", ".yml", ".json"))
+
+
+def load_configuration(
+    cls: type[M], source: str | Path, overrides: Sequence[str] | str = (), *, key: str | None = None
+) -> M:
+    """Load ``cls`` from YAML (path or text) with OmegaConf overrides; see ``SupervisorAirflowConfiguration.load``.
+
+    airflow-supervisor's calls ``load(config_dir)`` and ``load(config_dir, config_name)`` compose with
+    Hydra instead (see ``hydra``).
+    """
+    if isinstance(overrides, str) or _is_config_dir(source):
+        from .hydra import load_hydra
+
+        name, extra = (overrides, ()) if isinstance(overrides, str) else ("", overrides)
+        return load_hydra(cls, source, name, list(extra), key=key)
+
     import yaml
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
@@ -98,6 +138,16 @@ def load_configuration(cls: type[M], source: str | Path, overrides: Sequence[str
         data = OmegaConf.to_container(conf, resolve=True)
     except (OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
         raise ConfigurationError([("(yaml)", str(exc).splitlines()[0])], source=where) from exc
+    return validate_document(cls, data, where, key=key)
+
+
+def validate_document(cls: type[M], data: Any, where: str, *, key: str | None = None) -> M:
+    """Validate a loaded document into ``cls``, or into the subclass of ``cls`` its ``_target_`` names.
+
+    An airflow-config document (``_target_: airflow_config.Configuration``, or ``extensions`` without
+    ``program``) gives its supervisor extension (``key`` picks one of several). Raises
+    ``ConfigurationError`` naming every invalid field.
+    """
     if not isinstance(data, dict):
         raise ConfigurationError([("(top level)", f"expected a mapping, got {type(data).__name__}")], source=where)
 
@@ -117,7 +167,33 @@ def load_configuration(cls: type[M], source: str | Path, overrides: Sequence[str
     data = _strip_targets(data, prefix, problems)
     if problems:
         raise ConfigurationError(problems, source=where)
+    # sections left empty (`program:` with nothing under it, as in supervisor-pydantic's base files) are unset
+    sections = _known_classes()["SupervisorConfiguration"].model_fields
+    data = {k: v for k, v in data.items() if not (v is None and k in sections)}
     try:
         return target_cls.model_validate(data)
     except ValidationError as exc:
         raise ConfigurationError(format_validation_error(exc, prefix=prefix), source=where) from exc
+
+
+def coerce_job(value: Any, *, remote: bool = False, where: str = "cfg") -> SupervisorAirflowConfiguration:
+    """A job configuration from a model of ours, a mapping (as airflow-config passes ``cfg``), or a model of
+    airflow-supervisor itself (by its fields). A mapping is read like a YAML document: ``_target_`` keys,
+    airflow-supervisor's layout; an SSH job when ``remote`` or when it has ``ssh`` options.
+    """
+    from collections.abc import Mapping
+
+    from pydantic import BaseModel
+
+    from .airflow import SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
+
+    if isinstance(value, SupervisorAirflowConfiguration):
+        return value
+    if isinstance(value, BaseModel):  # e.g. airflow_supervisor's own model, when that package is installed too
+        value = value.model_dump(exclude_unset=True)
+    if not isinstance(value, Mapping):
+        raise ConfigurationError([(where, f"expected a job configuration or a mapping, got {type(value).__name__}")])
+    data = dict(value)
+    ssh_keys = {"ssh", "ssh_operator_args", "command_prefix"}
+    cls = SupervisorSSHAirflowConfiguration if remote or ssh_keys & data.keys() else SupervisorAirflowConfiguration
+    return validate_document(cls, data, where)

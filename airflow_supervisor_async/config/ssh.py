@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 __all__ = ("SSHConfiguration",)
 
@@ -12,9 +12,10 @@ __all__ = ("SSHConfiguration",)
 class SSHConfiguration(BaseModel):
     """SSH options for a supervisord running on another host.
 
-    Give either ``ssh_conn_id`` (an Airflow SSH connection, read inside the worker or the
-    triggerer, so no secret is ever stored in a DAG or a trigger row) or ``host`` with the
-    options below. When both are given, the explicit options override the connection's.
+    Give ``ssh_conn_id`` (an Airflow SSH connection, read inside the worker or the triggerer, so
+    no secret is ever stored in a DAG or a trigger row) or ``host`` with the options below. When
+    both are given, the explicit options override the connection's. A configuration may leave both
+    out and get them where the DAG is built (``SupervisorRemote(..., ssh_conn_id=...)``).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -56,10 +57,17 @@ class SSHConfiguration(BaseModel):
         default=3, ge=1, description="Unanswered keepalives after which the connection is considered dead."
     )
 
-    @model_validator(mode="after")
-    def _host_or_connection(self) -> SSHConfiguration:
+    def require_target(self) -> SSHConfiguration:
+        """Return ``self`` if it names a host (``host`` or ``ssh_conn_id``); raise ``ValueError`` saying so if not.
+
+        A job file may leave the host out (as airflow-supervisor's did) and get it where the DAG is built,
+        e.g. ``SupervisorRemote(dag=dag, cfg=cfg, ssh_conn_id="feed_host")``; whatever connects checks here.
+        """
         if not self.ssh_conn_id and not self.host:
-            raise ValueError("ssh: give either `ssh_conn_id` (an Airflow SSH connection id) or `host`")
+            raise ValueError(
+                "no host to run supervisord on: set `ssh.host` or `ssh.ssh_conn_id` (an Airflow SSH connection "
+                'id), or pass it where the DAG is built: SupervisorRemote(dag=dag, cfg=cfg, ssh_conn_id="...")'
+            )
         return self
 
     @property

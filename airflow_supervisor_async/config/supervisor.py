@@ -73,7 +73,8 @@ class SupervisorConfiguration(BaseModel):
     and not kept in ``rpcinterface`` when it holds nothing but the standard factory.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # pydantic echoes a whole document in model-level errors; ours (ConfigurationError) mask the secrets in it
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
 
     supervisord: SupervisordConfiguration = Field(
         default_factory=SupervisordConfiguration, description="The `[supervisord]` section (always rendered)."
@@ -157,6 +158,10 @@ class SupervisorConfiguration(BaseModel):
             standard = RpcInterfaceConfiguration(rpcinterface_factory=MAIN_RPCINTERFACE)
             parts.append(_section_text(_header("rpcinterface", "supervisor"), standard))
         return "\n".join(parts)
+
+    def to_cfg(self) -> str:
+        """``to_conf()`` under airflow-supervisor's name."""
+        return self.to_conf()
 
     # -- parsing -----------------------------------------------------------------------------
     @classmethod

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.definitions._internal.mixins import DependencyMixin
 
-from ..config import SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
+from ..config import ConfigurationError, SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
+from ..config.loading import coerce_job
 from ..operators.lifecycle import (
     RemoveSupervisorConfigOperator,
     StartSupervisorOperator,
@@ -30,6 +31,8 @@ from ..operators.routing import EndMonitoringOperator, EvaluateProgramsOperator
 from ..sensors.programs import RestartProgramsOperator, SupervisorProgramsSensor
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from airflow.sdk import DAG, BaseOperator
 
     from ..config import SSHConfiguration
@@ -60,23 +63,34 @@ class Supervisor(DependencyMixin):
     task: ``prepare >> sup >> report``.
 
     :param dag: the DAG to add the tasks to.
-    :param cfg: the job; a ``SupervisorSSHAirflowConfiguration`` runs it on another host over SSH.
+    :param cfg: the job; a ``SupervisorSSHAirflowConfiguration`` runs it on another host over SSH. A
+        mapping (as airflow-config passes it) is validated into the model like a YAML document.
     :param task_id_prefix: prefix of the task ids. Default: the DAG id.
     :param restart_on_failure: restart failed programs (and keep watching) up to ``cfg.max_restarts``.
+    :param task_id: the block's name (airflow-config passes the task's key); the task ids keep the
+        ``<task_id_prefix>-<step>`` form airflow-supervisor used.
     :param operator_kwargs: passed to every task (e.g. ``retries``, ``owner``).
     """
 
     def __init__(
         self,
         dag: DAG,
-        cfg: SupervisorAirflowConfiguration,
+        cfg: SupervisorAirflowConfiguration | Mapping[str, Any],
         *,
         task_id_prefix: str | None = None,
         restart_on_failure: bool = True,
+        task_id: str | None = None,
         **operator_kwargs: Any,
     ) -> None:
+        cfg = coerce_job(cfg)
+        if isinstance(cfg, SupervisorSSHAirflowConfiguration):
+            try:
+                cfg.ssh.require_target()
+            except ValueError as exc:  # the job file may leave the host to the DAG; this DAG did not give one
+                raise ConfigurationError([("ssh", str(exc))], source=f"DAG {dag.dag_id}") from None
         self.dag = dag
         self.cfg = cfg
+        self.name = task_id or dag.dag_id
         self.prefix = task_id_prefix or dag.dag_id
         self._tasks: dict[str, BaseOperator] = {}
         common = {"dag": dag, "cfg": cfg, **operator_kwargs}
@@ -212,7 +226,8 @@ class Supervisor(DependencyMixin):
 class SupervisorLocal(Supervisor):
     """A supervisord job on the worker's host (the configuration must not be an SSH one)."""
 
-    def __init__(self, dag: DAG, cfg: SupervisorAirflowConfiguration, **kwargs: Any) -> None:
+    def __init__(self, dag: DAG, cfg: SupervisorAirflowConfiguration | Mapping[str, Any], **kwargs: Any) -> None:
+        cfg = coerce_job(cfg)
         if isinstance(cfg, SupervisorSSHAirflowConfiguration):
             raise TypeError("SupervisorLocal got an SSH configuration; use SupervisorRemote or Supervisor")
         super().__init__(dag, cfg, **kwargs)
@@ -228,12 +243,13 @@ class SupervisorRemote(Supervisor):
     def __init__(
         self,
         dag: DAG,
-        cfg: SupervisorAirflowConfiguration,
+        cfg: SupervisorAirflowConfiguration | Mapping[str, Any],
         *,
         ssh_conn_id: str | None = None,
         ssh: SSHConfiguration | None = None,
         **kwargs: Any,
     ) -> None:
+        cfg = coerce_job(cfg, remote=True)
         if ssh is None and ssh_conn_id is not None:
             from ..config import SSHConfiguration
 

@@ -24,5 +24,5 @@ def make_host(cfg: SupervisorAirflowConfiguration) -> Host:
     if isinstance(cfg, SupervisorSSHAirflowConfiguration):
         from .ssh import SSHHost
 
-        return SSHHost(cfg.ssh, command_prefix=cfg.command_prefix)
+        return SSHHost(cfg.ssh.require_target(), command_prefix=cfg.command_prefix)
     return LocalHost()
