@@ -21,29 +21,20 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from ..client import SupervisorClient, SupervisorError
-from ..client.errors import (
-    AbnormalTerminationFault,
-    AlreadyStartedFault,
-    NoFileFault,
-    NotExecutableFault,
-    NotRunningFault,
-    SpawnErrorFault,
-)
 from ..client.ssh_pool import run_in_new_loop
 from ..config import ConfigurationError
 from ..host import HostCommandError, lifecycle, make_host
+from ..status import control_programs, program_specs, read_status
 from .config_commands import add_config_arguments, load_from_args
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from ..client import ProcessInfo
     from ..config import SupervisorAirflowConfiguration
+    from ..status import Action
 
 __all__ = ("register",)
 
-_GOOD = frozenset({"RUNNING", "STARTING"})
-_MARGIN = 30.0  # seconds allowed on top of startsecs/stopwaitsecs for a waiting start/stop call
 Row = dict[str, Any]
 
 
@@ -87,35 +78,9 @@ def _load(args: argparse.Namespace) -> SupervisorAirflowConfiguration:
     return cfg.model_copy(update={"airflow": airflow})
 
 
-def _missing(name: str) -> Row:
-    return {
-        "name": name,
-        "state": "MISSING",
-        "pid": None,
-        "exitstatus": None,
-        "uptime": None,
-        "description": "not in the running supervisord's configuration",
-        "ok": False,
-    }
-
-
-def _rows(cfg: SupervisorAirflowConfiguration, infos: list[ProcessInfo]) -> list[Row]:
-    """One row per process of the configuration's programs (and one per program supervisord lacks)."""
-    programs = cfg.effective_configuration().program
-    rows = []
-    for info in sorted((i for i in infos if i.group in programs), key=lambda i: i.full_name):
-        exited_ok = info.statename == "EXITED" and info.exitstatus in (programs[info.group].exitcodes or [0])
-        rows.append({
-            "name": info.name if info.name == info.group else info.full_name,
-            "state": info.statename,
-            "pid": info.pid or None,
-            "exitstatus": info.exitstatus if info.statename == "EXITED" else None,
-            "uptime": info.uptime if info.statename == "RUNNING" else None,
-            "description": info.description,
-            "ok": info.statename in _GOOD or exited_ok,
-        })  # fmt: skip
-    seen = {i.group for i in infos}
-    return rows + [_missing(name) for name in cfg.program if name not in seen]
+async def _rows(cfg: SupervisorAirflowConfiguration, client: SupervisorClient) -> list[Row]:
+    """The programs' status rows as plain dicts (the ``--json`` output), read live."""
+    return [row.model_dump() for row in await read_status(client, program_specs(cfg))]
 
 
 def _table(rows: list[Row]) -> str:
@@ -157,7 +122,7 @@ def _status(args: argparse.Namespace) -> int:
 
     async def snapshot() -> list[Row]:
         async with SupervisorClient.from_config(cfg) as client:
-            return _rows(cfg, await client.get_all_process_info())
+            return await _rows(cfg, client)
 
     rows = run_in_new_loop(snapshot)
     print(json.dumps(rows, indent=2) if args.json else _table(rows))
@@ -171,7 +136,7 @@ async def _watch_loop(cfg: SupervisorAirflowConfiguration, interval: float, coun
     async with SupervisorClient.from_config(cfg) as client:
         while count is None or shown < count:
             try:
-                body = _table(_rows(cfg, await client.get_all_process_info()))
+                body = _table(await _rows(cfg, client))
             except SupervisorError as exc:
                 body = f"supervisord unreachable: {exc}"
             header = f"{time.strftime('%H:%M:%S')}  {where}  (every {interval:g} s, Ctrl-C to quit)"
@@ -193,45 +158,10 @@ def _watch(args: argparse.Namespace) -> int:
 # -- start / stop / restart --------------------------------------------------------------------------------
 
 
-async def _start(client: SupervisorClient, name: str, timeout: float) -> tuple[str, bool]:
-    try:
-        await client.start_process(name, wait=True, read_timeout=timeout)
-    except AlreadyStartedFault:
-        return "already running", True
-    except (NoFileFault, NotExecutableFault, SpawnErrorFault, AbnormalTerminationFault) as exc:
-        return f"failed to start ({exc.text})", False
-    return "started", True
-
-
-async def _stop(client: SupervisorClient, name: str, timeout: float) -> tuple[str, bool]:
-    try:
-        await client.stop_process(name, wait=True, read_timeout=timeout)
-    except NotRunningFault:
-        return "already stopped", True
-    return "stopped", True
-
-
-async def _act(cfg: SupervisorAirflowConfiguration, action: str, names: list[str]) -> tuple[list[str], bool]:
+async def _act(cfg: SupervisorAirflowConfiguration, action: Action, names: list[str]) -> tuple[list[str], bool]:
     """Stop and/or start every process of ``names``; return report lines and whether all went well."""
-    programs = cfg.effective_configuration().program
-    report: list[str] = []
-    ok = True
     async with SupervisorClient.from_config(cfg) as client:
-        infos = [i for i in await client.get_all_process_info() if i.group in names]
-        for info in sorted(infos, key=lambda i: i.full_name):
-            full, program = (info.name if info.name == info.group else info.full_name), programs[info.group]
-            steps = [(_stop, program.stopwaitsecs or 10)] if action != "start" else []
-            steps += [(_start, program.startsecs or 1)] if action != "stop" else []
-            for step, seconds in steps:
-                text, good = await step(client, full, seconds + _MARGIN)
-                report.append(f"{full}: {text}")
-                ok = ok and good
-        if action != "stop":  # say which programs did not come up (e.g. FATAL, BACKOFF, exited at once)
-            for row in _rows(cfg, await client.get_all_process_info()):
-                if row["name"].split(":")[0] in names and not row["ok"]:
-                    report.append(f"{row['name']}: now {row['state']} {row['description']}".rstrip())
-                    ok = False
-    return report, ok
+        return await control_programs(client, action, program_specs(cfg), names)
 
 
 def _control(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from ..client import SupervisorError
 from ..host import lifecycle
 from ..version_compat import AirflowSkipException
 from .base import SupervisorStepOperator, run_sync
+from .registration import register_job
 from .routing import SupervisorTeardownOperator
 
 if TYPE_CHECKING:
@@ -64,7 +65,9 @@ class StartSupervisorOperator(SupervisorStepOperator):
                 await asyncio.sleep(0.2)
 
     def execute(self, context: Context) -> int:
-        return run_sync(self._start)
+        pid = run_sync(self._start)
+        register_job(self, self.cfg, context)  # the supervisor page in Airflow's UI finds the job by it
+        return pid
 
 
 class StopSupervisorOperator(SupervisorTeardownOperator):
