@@ -78,8 +78,8 @@ def program_specs(cfg: SupervisorAirflowConfiguration) -> dict[str, ProgramSpec]
     return {
         name: ProgramSpec(
             exitcodes=list(program.exitcodes or [0]),
-            startsecs=program.startsecs or 1,
-            stopwaitsecs=program.stopwaitsecs or 10,
+            startsecs=program.startsecs if program.startsecs is not None else 1,
+            stopwaitsecs=program.stopwaitsecs if program.stopwaitsecs is not None else 10,
         )
         for name, program in programs.items()
     }

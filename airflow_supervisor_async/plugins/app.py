@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,7 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager, token, user = get_auth_manager(), request.cookies.get(COOKIE_NAME_JWT_TOKEN), None
         if token:
             with contextlib.suppress(Exception):  # expired, revoked or forged: log in again
-                user = await manager.get_user_from_token(token)
+                user = manager.get_user_from_token(token)
+                user = await user if inspect.isawaitable(user) else user  # a coroutine in newer Airflow versions
         if user is None:
             return RedirectResponse(manager.get_url_login(next_url=str(request.url)), status.HTTP_303_SEE_OTHER)
         return HTMLResponse(index, headers={"Cache-Control": "no-store"})

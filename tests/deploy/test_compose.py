@@ -211,11 +211,13 @@ def test_airflow_services_share_one_image_and_one_configuration() -> None:
 
 
 def test_local_jobs_share_tmp_between_the_scheduler_and_the_triggerer() -> None:
-    """LocalExecutor tasks start supervisord in the scheduler container; the triggerer polls its unix socket."""
+    """LocalExecutor tasks start supervisord in the scheduler container; the triggerer polls its unix socket,
+    and so does the api-server's supervisor page."""
     scheduler = mount_at(services()[_scheduler()], "/tmp")
     triggerer = mount_at(services()[component_services()["triggerer"]], "/tmp")
+    api_server = mount_at(services()[component_services()["api-server"]], "/tmp")
     assert scheduler is not None
-    assert scheduler == triggerer
+    assert scheduler == triggerer == api_server
     assert not is_host_path(scheduler[0])
     for dag in ("local_dag.py", "always_on_dag.py"):
         assert 'working_dir="/tmp/' in (ROOT / "examples" / dag).read_text(encoding="utf-8"), dag
@@ -240,7 +242,9 @@ def test_the_connection_uri_parses_as_an_airflow_ssh_connection_with_host_key_ch
     assert PurePosixPath(extra["known_hosts"]).parent == key_dir
     assert conn.host in services()
     # where tasks (scheduler: LocalExecutor) and triggers run, the keys' volume is mounted at that folder...
-    mounted = {mount_at(services()[component_services()[c]], str(key_dir)) for c in ("scheduler", "triggerer")}
+    # (and in the api-server, whose supervisor page reads remote jobs too)
+    readers = ("scheduler", "triggerer", "api-server")
+    mounted = {mount_at(services()[component_services()[c]], str(key_dir)) for c in readers}
     assert len(mounted) == 1, mounted
     volume, read_only = next(iter(mounted)) or ("", False)
     assert read_only
