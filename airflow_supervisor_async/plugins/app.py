@@ -132,11 +132,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page(request: Request) -> Any:
         """The page; without a valid Airflow session, Airflow's login with a way back here."""
-        manager, token, user = get_auth_manager(), request.cookies.get(COOKIE_NAME_JWT_TOKEN), None
+        manager, token = get_auth_manager(), request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+        user: BaseUser | None = None
         if token:
             with contextlib.suppress(Exception):  # expired, revoked or forged: log in again
-                user = manager.get_user_from_token(token)
-                user = await user if inspect.isawaitable(user) else user  # a coroutine in newer Airflow versions
+                found = manager.get_user_from_token(token)
+                user = await found if inspect.isawaitable(found) else found  # a coroutine in newer Airflow versions
         if user is None:
             return RedirectResponse(manager.get_url_login(next_url=str(request.url)), status.HTTP_303_SEE_OTHER)
         return HTMLResponse(index, headers={"Cache-Control": "no-store"})
