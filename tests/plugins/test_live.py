@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from airflow_supervisor_async.config import SupervisorAirflowConfiguration
 
-pytestmark = pytest.mark.airflow  # the page reads credentials through Airflow's hook
+pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]  # the page reads credentials through Airflow's hook
 
 TIMEOUT = 1.0
 

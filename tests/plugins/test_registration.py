@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from airflow_supervisor_async.config import ProgramConfiguration, SupervisorAirflowConfiguration
 from airflow_supervisor_async.status import REGISTRATION_KEY, JobRegistration, ProgramSpec
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]
 
 
 class TaskInstance:

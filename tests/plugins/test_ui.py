@@ -32,7 +32,13 @@ if TYPE_CHECKING:
 
 # The first test's budget includes the module's setup: a four-process cluster and two DAG runs of
 # 4 and 6 tasks, each task a fresh Airflow process (several seconds of CPU each on a busy 2-core machine).
-pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.ssh, pytest.mark.timeout(900)]
+pytestmark = [
+    pytest.mark.airflow,
+    pytest.mark.airflow31,
+    pytest.mark.slow,
+    pytest.mark.ssh,
+    pytest.mark.timeout(900),
+]
 
 PASSWORDS = {"admin": "admin-secret-1", "viewer": "viewer-secret-1"}
 UI_TIMEOUT = 3  # [supervisor_async] ui_timeout: seconds per job read
