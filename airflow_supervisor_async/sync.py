@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -94,7 +95,7 @@ class SupervisorSyncClient:
 
         method_name = name if hasattr(SupervisorClient, name) else _snake_case(name)
         method = getattr(SupervisorClient, method_name, None)
-        if name.startswith("_") or not asyncio.iscoroutinefunction(method) or method_name in ("close", "call"):
+        if name.startswith("_") or not inspect.iscoroutinefunction(method) or method_name in ("close", "call"):
             raise AttributeError(f"{type(self).__name__} has no method {name!r}")
 
         @functools.wraps(method)

@@ -28,6 +28,7 @@ from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from types import FrameType
 
     from pydantic import BaseModel
 
@@ -56,7 +57,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 def _calling_file() -> Path | None:
     """The source file of the nearest caller outside this package (None from a prompt or ``python -c``)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         name = frame.f_code.co_filename
         if not name.startswith("<") and not Path(name).resolve().is_relative_to(_PACKAGE):

@@ -133,10 +133,8 @@ def _passwords(cfg: SupervisorAirflowConfiguration) -> list[str]:
 class _NoSecretsRendered:
     """airflow-pydantic renders a ``SecretStr`` as its clear text; refuse to render a job holding a password."""
 
-    cfg: SupervisorAirflowConfiguration
-
     def render(self, *args: Any, **kwargs: Any) -> Any:
-        if found := _passwords(self.cfg):
+        if found := _passwords(self.cfg):  # type: ignore[attr-defined]
             raise ConfigurationError(
                 [
                     (

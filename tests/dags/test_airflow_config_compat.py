@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 
 from airflow_supervisor_async.dags.supervisor import STEPS
 from tests.config.test_loading import SEED_AIRFLOW_CONFIG
+from tests.fixtures.airflow_harness import wait_for
 from tests.fixtures.jobs import short_tempdir
 
 pytest.importorskip("airflow_config")
@@ -148,7 +150,8 @@ dags:
           program:
             report:
               _target_: airflow_supervisor.ProgramConfiguration
-              command: bash -c 'sleep 2; echo report-done'
+              # runs until the test releases it, once the watch is deferred (no race with a busy machine)
+              command: bash -c 'while [ ! -e release ]; do sleep 0.2; done; echo report-done'
 """
 
 YAML_JOB_DAG = """
@@ -170,6 +173,23 @@ def test_a_job_declared_in_airflow_config_yaml_runs(airflow_home: Any) -> None:
     config.mkdir(parents=True)
     (config / "job.yaml").write_text(YAML_JOB.format(working_dir=working_dir))
     airflow_home.write_dag("yaml_job", textwrap.dedent(YAML_JOB_DAG))
+    released = threading.Event()
+
+    def release_when_deferred() -> None:
+        def deferred() -> bool:
+            rows = airflow_home.task_instances("yaml_job")
+            # `dags test` runs the trigger inline with the task back in "queued", its trigger_id still set
+            return any(r["task_id"] == "yaml_job-check-programs" and r["trigger_id"] is not None for r in rows)
+
+        try:
+            wait_for(deferred, timeout=240, interval=0.3)
+        finally:  # release the program in any case, so that a failed test does not leave it waiting
+            (working_dir / "report").mkdir(parents=True, exist_ok=True)
+            (working_dir / "report" / "release").touch()
+            released.set()
+
+    releaser = threading.Thread(target=release_when_deferred, daemon=True)
+    releaser.start()
     try:
         result = airflow_home.dags_test("yaml_job", timeout=300)
         result.assert_success(
@@ -180,8 +200,10 @@ def test_a_job_declared_in_airflow_config_yaml_runs(airflow_home: Any) -> None:
             }
         )
         assert "yaml_job-check-programs" in result.deferred_task_ids
+        assert released.is_set()
         assert not working_dir.exists()
     finally:
+        releaser.join(timeout=300)
         pid_file = working_dir / "supervisord.pid"
         if pid_file.exists():
             subprocess.run(["kill", "-KILL", pid_file.read_text().strip()], check=False)

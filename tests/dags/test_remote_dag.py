@@ -6,12 +6,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from tests.fixtures.airflow_harness import wait_for
 from tests.fixtures.jobs import short_tempdir
 
 pytestmark = [pytest.mark.airflow, pytest.mark.airflow31, pytest.mark.slow, pytest.mark.ssh]
@@ -35,8 +37,10 @@ cfg = SupervisorSSHAirflowConfiguration(
     check_interval=timedelta(seconds=1),
     program={{
         "steady": ProgramConfiguration(command="sleep 3"),
+        # fails once, after the test has seen the watch deferred (no race with a busy machine)
         "flaky": ProgramConfiguration(
-            command="bash -c 'sleep 2; if [ -e tried ]; then exit 0; fi; touch tried; exit 4'"
+            command="bash -c 'if [ -e tried ]; then sleep 2; exit 0; fi; "
+            "while [ ! -e release ]; do sleep 0.2; done; touch tried; exit 4'"
         ),
     }},
 )
@@ -58,6 +62,21 @@ def test_remote_dag_over_real_sshd(airflow_home: Any, sshd: Any) -> None:
         working_dir=str(working_dir), known_hosts=str(sshd.known_hosts), command_prefix=f"PATH={venv_bin}:$PATH"
     )
     airflow_home.write_dag("job_remote", source)
+
+    def release_when_deferred() -> None:
+        def deferred() -> bool:
+            rows = airflow_home.task_instances("job_remote")
+            # `dags test` runs the trigger inline with the task back in "queued", its trigger_id still set
+            return any(r["task_id"] == "job_remote-check-programs" and r["trigger_id"] is not None for r in rows)
+
+        try:
+            wait_for(deferred, timeout=240, interval=0.3)
+        finally:  # release the program in any case, so that a failed test does not leave it waiting
+            (working_dir / "flaky").mkdir(parents=True, exist_ok=True)
+            (working_dir / "flaky" / "release").touch()
+
+    releaser = threading.Thread(target=release_when_deferred, daemon=True)
+    releaser.start()
     try:
         result = airflow_home.dags_test("job_remote", timeout=300)
         result.assert_success(
@@ -72,6 +91,7 @@ def test_remote_dag_over_real_sshd(airflow_home: Any, sshd: Any) -> None:
         assert "restarting flaky (restart 1 of 3)" in result.output, result.describe()
         assert not working_dir.exists()  # removed on the "remote" host over SSH
     finally:
+        releaser.join(timeout=300)
         pid = working_dir / "supervisord.pid"
         if pid.exists():
             subprocess.run(["kill", "-KILL", pid.read_text().strip()], check=False)
