@@ -5,8 +5,8 @@ sshd on 127.0.0.1 (skipped with a note when sshd is missing), using the test fix
 then measures, for a few seconds per row:
 
 - ``xmlrpc.client.ServerProxy`` over TCP (the baseline; concurrency = one proxy per thread);
-- ``SupervisorClient`` over TCP (quick-ACK keep-alive, and connection-per-call), the unix socket, and
-  SSH to the remote unix socket and to the remote loopback port;
+- ``SupervisorClient`` (a connection per call) over TCP, the unix socket, and SSH to the remote unix
+  socket and to the remote loopback port;
 
 sequentially (one call at a time) and with 10 calls in flight. Prints a markdown table.
 
@@ -110,7 +110,6 @@ async def measure_ours(sv: RunningSupervisord, sshd: RunningSshd | None, seconds
     pool = SSHConnectionPool()
     makers: list[tuple[str, Callable[[], SupervisorClient]]] = [
         ("SupervisorClient, TCP", lambda: SupervisorClient.from_url(sv.url)),
-        ("SupervisorClient, TCP (connection per call)", lambda: SupervisorClient.from_url(sv.url, tcp_mode="close")),
         ("SupervisorClient, unix socket", lambda: SupervisorClient.from_unix_socket(str(sv.unix_socket))),
     ]
     if sshd is not None:

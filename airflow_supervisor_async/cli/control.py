@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from ..client import SupervisorClient, SupervisorError
-from ..client.ssh_pool import run_in_new_loop
 from ..config import ConfigurationError
+from ..hooks.ssh import run_in_new_loop
 from ..host import HostCommandError, lifecycle, make_host
 from ..status import control_programs, program_specs, read_status
 from .config_commands import add_config_arguments, load_from_args

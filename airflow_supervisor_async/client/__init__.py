@@ -1,26 +1,22 @@
-"""Async client of supervisord's XML-RPC API (aiohttp), over TCP, a unix socket or an SSH tunnel.
+"""Async client of supervisord's XML-RPC API, over a unix socket, TCP or an SSH channel.
 
-Imports and works without Airflow installed (Airflow is only used, lazily, to read an
-``ssh_conn_id``). Start with ``SupervisorClient``; results are the Pydantic models of ``models``;
-errors derive from ``SupervisorError`` (see ``errors``).
+Imports and works without Airflow installed. Start with ``SupervisorClient``; results are the Pydantic
+models of ``models``; errors derive from ``SupervisorError`` (see ``errors``).
 
-Transports (details in ``transports``):
+Every call opens its own connection and closes it with the answer, so a client holds no socket and no
+channel between calls, and every call has a total deadline (``connect_timeout + read_timeout``).
+HTTP framing is h11's (``http``). Transports (details in ``transports``):
 
-- TCP: kept-alive connections with ``TCP_QUICKACK`` set after every receive, so supervisord's
-  small writes are not held ~40 ms by Nagle waiting for our delayed ACK (``tcp_mode="close"``
-  opens a connection per call instead).
-- unix socket: kept-alive; no Nagle, no delayed ACK.
-- SSH: one asyncssh connection per (host, port, user) per event loop (``ssh_pool``), with
-  keepalives and quick ACKs. The HTTP client talks to a private unix socket in a fresh 0700 temp
-  directory that asyncssh forwards (``forward_local_path`` / ``forward_local_path_to_port``) to the
-  remote supervisord's unix socket or loopback port, one SSH channel per HTTP connection. Chosen
-  because it needs only public aiohttp and asyncssh APIs, costs one local socket hop, and never
-  opens a TCP port on this machine. To a remote TCP port each call uses a new channel, as the
-  remote sshd's own loopback connection to supervisord would otherwise hit the same 40 ms stall.
+- unix socket: a connect per call (microseconds); no Nagle, no delayed ACK.
+- TCP: a connection per call, with ``TCP_QUICKACK`` set after every receive, so supervisord's small
+  writes are never held ~40 ms by Nagle waiting for our delayed ACK.
+- SSH: one asyncssh connection per (host, port, user) per event loop (``airflow_supervisor_async.ssh``),
+  with keepalives and quick ACKs; each call opens one channel on it straight to the remote
+  supervisord's unix socket (direct-streamlocal) or loopback port (direct-tcpip). No local socket, no
+  forwarder, no temp files.
 """
 
-from .client import DEFAULT_MAX_RESPONSE_BYTES, ClientOptions, SupervisorClient
-from .errors import (
+from ..errors import (
     AbnormalTerminationFault,
     AlreadyAddedFault,
     AlreadyStartedFault,
@@ -51,6 +47,8 @@ from .errors import (
     SupervisorTransportError,
     UnknownMethodFault,
 )
+from ..ssh import SSHConnectionPool, SSHLease, get_pool
+from .client import DEFAULT_MAX_RESPONSE_BYTES, ClientOptions, SupervisorClient
 from .models import (
     LogTail,
     ProcessInfo,
@@ -61,10 +59,17 @@ from .models import (
     SupervisorStateCode,
 )
 from .shared import shared_client, shared_client_count
-from .ssh_pool import SSHConnectionPool, SSHLease, get_pool
-from .transports import SSHTransport, TCPTransport, Transport, UnixSocketTransport
+from .transports import (
+    DEFAULT_LOCAL_CONNECTIONS,
+    SSHTransport,
+    TCPTransport,
+    Transport,
+    UnixSocketTransport,
+    set_local_connection_limit,
+)
 
 __all__ = (
+    "DEFAULT_LOCAL_CONNECTIONS",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "AbnormalTerminationFault",
     "AlreadyAddedFault",
@@ -111,6 +116,7 @@ __all__ = (
     "UnixSocketTransport",
     "UnknownMethodFault",
     "get_pool",
+    "set_local_connection_limit",
     "shared_client",
     "shared_client_count",
 )

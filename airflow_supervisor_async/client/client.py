@@ -1,4 +1,4 @@
-"""``SupervisorClient``: supervisord's XML-RPC API as typed async methods, on aiohttp.
+"""``SupervisorClient``: supervisord's XML-RPC API as typed async methods.
 
 Use it as an async context manager::
 
@@ -6,34 +6,36 @@ Use it as an async context manager::
         for info in await client.get_all_process_info():
             print(info.full_name, info.state.name)
 
-Nothing is connected before the first call. One client serves any number of concurrent calls (up to
-``max_connections`` HTTP connections at once). Every call is bounded by ``connect_timeout`` (seconds
-to establish the connection) and ``read_timeout`` (seconds of silence allowed while waiting for and
-reading the answer); answers larger than ``max_response_bytes`` are cut off while streaming. A
-cancelled call closes its HTTP connection, so the next call starts clean.
+Every call opens its own connection (a unix socket, TCP, or one channel of the pooled SSH connection;
+see ``transports``) and closes it with the answer, so a client holds nothing between calls and any
+number of calls may run concurrently. Every call has a total deadline: ``connect_timeout`` seconds to
+get a connection (waiting for a free slot and, over SSH, for the pooled connection included), then
+``read_timeout`` seconds for the whole answer -- a server that answers slowly, drips bytes or never
+answers fails with ``SupervisorTimeoutError`` after at most ``connect_timeout + read_timeout``.
+Answers larger than ``max_response_bytes`` are cut off while streaming. A cancelled call closes its
+connection at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import base64
 import signal as _signal
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+from urllib.parse import unquote, urlsplit
 
-import aiohttp
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from .errors import (
-    ResponseTooLargeError,
-    SupervisorAuthError,
+from ..errors import (
     SupervisorConnectionError,
     SupervisorError,
     SupervisorFault,
     SupervisorProtocolError,
     SupervisorTimeoutError,
 )
+from .http import HTTPExchange
 from .models import LogTail, ProcessInfo, ProcessStatus, ReloadResult, SupervisorState
-from .transports import SSHTransport, TcpMode, TCPTransport, Transport, UnixSocketTransport
+from .transports import SSHTransport, TCPTransport, Transport, UnixSocketTransport
 from .xmlrpc import decode_response_async, encode_request
 
 if TYPE_CHECKING:
@@ -43,34 +45,12 @@ if TYPE_CHECKING:
 
     from ..config.endpoint import XmlRpcEndpoint
     from ..config.ssh import SSHConfiguration
-    from .ssh_pool import SSHConnectionPool
+    from ..ssh import SSHConnectionPool
 
 __all__ = ("DEFAULT_MAX_RESPONSE_BYTES", "ClientOptions", "SupervisorClient")
 
 #: Default cap on the size of one response body: 16 MiB.
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-_HEADERS = {"Content-Type": "text/xml"}
-# Calls that change nothing: retried once if a kept-alive connection turns out to be closed.
-_READ_ONLY = frozenset(
-    {
-        "supervisor.getAPIVersion",
-        "supervisor.getSupervisorVersion",
-        "supervisor.getIdentification",
-        "supervisor.getState",
-        "supervisor.getPID",
-        "supervisor.readLog",
-        "supervisor.getProcessInfo",
-        "supervisor.getAllProcessInfo",
-        "supervisor.getAllConfigInfo",
-        "supervisor.readProcessStdoutLog",
-        "supervisor.readProcessStderrLog",
-        "supervisor.tailProcessStdoutLog",
-        "supervisor.tailProcessStderrLog",
-        "system.listMethods",
-        "system.methodHelp",
-        "system.methodSignature",
-    }
-)
 
 M = TypeVar("M", bound=BaseModel)
 Call = tuple[Any, ...]
@@ -84,7 +64,6 @@ class ClientOptions(TypedDict, total=False):
     connect_timeout: float
     read_timeout: float
     max_response_bytes: int
-    max_connections: int
 
 
 def _signal_name(sig: str | int | _signal.Signals) -> str:
@@ -101,12 +80,12 @@ class SupervisorClient:
     :param transport: how to reach supervisord.
     :param username: HTTP basic-auth user (supervisord's ``username``), or None.
     :param password: HTTP basic-auth password; never logged nor put in messages.
-    :param connect_timeout: seconds to establish a connection (TCP/unix/SSH channel). Default 10.
-    :param read_timeout: seconds of silence allowed while waiting for and reading an answer. Default 60
-        (``startProcess``/``stopProcess`` with ``wait=True`` answer only when done). Per-call override:
-        the ``read_timeout`` argument of ``call`` and of the waiting methods.
+    :param connect_timeout: seconds to get a connection for a call: a free slot (see ``transports``), the
+        connect itself, and over SSH the pooled SSH connection if it must be opened, and the channel. Default 10.
+    :param read_timeout: seconds from sending the request to the end of the answer, however the server
+        sends it. Default 60 (``startProcess``/``stopProcess`` with ``wait=True`` answer only when done).
+        Per-call override: the ``read_timeout`` argument of ``call`` and of the waiting methods.
     :param max_response_bytes: largest accepted response body, in bytes. Default 16 MiB.
-    :param max_connections: most HTTP connections open at once (concurrent calls beyond it queue). Default 10.
     """
 
     def __init__(
@@ -118,31 +97,34 @@ class SupervisorClient:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_connections: int = 10,
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError("connect_timeout and read_timeout must be positive (seconds)")
-        if max_response_bytes <= 0 or max_connections <= 0:
-            raise ValueError("max_response_bytes and max_connections must be positive")
+        if max_response_bytes <= 0:
+            raise ValueError("max_response_bytes must be positive")
         self.transport = transport
         self.username = username
-        self._password = password.get_secret_value() if isinstance(password, SecretStr) else password
+        secret = password.get_secret_value() if isinstance(password, SecretStr) else password
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = float(read_timeout)
         self.max_response_bytes = int(max_response_bytes)
-        self.max_connections = int(max_connections)
-        self._session: aiohttp.ClientSession | None = None
-        self._token: object = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock: asyncio.Lock | None = None
+        self._where = transport.describe()
+        self._headers = [("Host", transport.host_header), ("Content-Type", "text/xml")]
+        if username:  # supervisord checks basic auth only when it has a username configured
+            token = base64.b64encode(f"{username}:{secret or ''}".encode()).decode("ascii")
+            self._headers.append(("Authorization", f"Basic {token}"))
 
     # -- constructors --------------------------------------------------------------------------------
     @classmethod
-    def from_endpoint(cls, endpoint: XmlRpcEndpoint, **options: Unpack[ClientOptions]) -> SupervisorClient:
+    def from_endpoint(
+        cls, endpoint: XmlRpcEndpoint, *, pool: SSHConnectionPool | None = None, **options: Unpack[ClientOptions]
+    ) -> SupervisorClient:
         """A client for an ``XmlRpcEndpoint`` (unix socket or TCP; through SSH when ``endpoint.ssh`` is set).
 
         Credentials are the endpoint's ``username``/``password`` unless given in ``options``;
         ``endpoint.conn_id`` is not read here (``hooks.SupervisorHook`` resolves it first).
+
+        :param pool: SSH connection pool for an SSH endpoint; default: the running event loop's.
         """
         options.setdefault("username", endpoint.username)
         options.setdefault("password", endpoint.password)
@@ -154,6 +136,7 @@ class SupervisorClient:
                 host=endpoint.host,
                 port=endpoint.port,
                 rpcpath=endpoint.rpcpath,
+                pool=pool,
                 **options,
             )
         if socket_path is not None:
@@ -167,27 +150,26 @@ class SupervisorClient:
         return cls.from_endpoint(cfg.xmlrpc_endpoint(), **options)
 
     @classmethod
-    def from_url(cls, url: str, *, tcp_mode: TcpMode = "auto", **options: Unpack[ClientOptions]) -> SupervisorClient:
+    def from_url(cls, url: str, **options: Unpack[ClientOptions]) -> SupervisorClient:
         """A client for ``http://host:port[/RPC2]`` or ``unix:///path/to/supervisor.sock``
         (supervisorctl's ``serverurl`` forms). Credentials in the URL (``http://user:pw@host``) are accepted.
-
-        :param tcp_mode: for TCP: ``auto`` (default), ``quickack`` or ``close``; see ``transports``.
         """
-        from yarl import URL
-
-        parsed = URL(url)
+        parsed = urlsplit(url)
         if parsed.scheme == "unix":
-            return cls.from_unix_socket(parsed.path, **options)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ValueError(f"unsupported supervisord URL {parsed.with_password(None)!s}: use http:// or unix://")
-        if parsed.user is not None:
-            options.setdefault("username", parsed.user)
+            return cls.from_unix_socket(unquote(parsed.path), **options)
+        try:
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        except ValueError:
+            port = 0
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or not port:
+            shown = f"{parsed.scheme}://{parsed.hostname or ''}{parsed.path}"  # never the password
+            raise ValueError(f"unsupported supervisord URL {shown}: use http://host:port or unix:///path")
+        if parsed.username is not None:
+            options.setdefault("username", unquote(parsed.username))
         if parsed.password is not None:
-            options.setdefault("password", parsed.password)
+            options.setdefault("password", unquote(parsed.password))
         rpcpath = parsed.path if parsed.path not in ("", "/") else "/RPC2"
-        port = parsed.explicit_port or (443 if parsed.scheme == "https" else 80)
-        transport = TCPTransport(parsed.host, port, rpcpath, scheme=parsed.scheme, tcp_mode=tcp_mode)
-        return cls(transport, **options)
+        return cls(TCPTransport(parsed.hostname, port, rpcpath, scheme=parsed.scheme), **options)
 
     @classmethod
     def from_unix_socket(
@@ -212,7 +194,7 @@ class SupervisorClient:
 
         :param unix_socket: path of supervisord's socket on the remote host; or
         :param port: its TCP port, on ``host`` as seen from the remote host (default ``127.0.0.1``).
-        :param pool: SSH connection pool; default: the running event loop's (``ssh_pool.get_pool()``).
+        :param pool: SSH connection pool; default: the running event loop's (``ssh.get_pool()``).
         """
         transport = SSHTransport(
             ssh,
@@ -227,10 +209,10 @@ class SupervisorClient:
     # -- lifecycle -----------------------------------------------------------------------------------
     def describe(self) -> str:
         """The address, without secrets."""
-        return self.transport.describe()
+        return self._where
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.describe()!r})"
+        return f"{type(self).__name__}({self._where!r})"
 
     async def __aenter__(self) -> SupervisorClient:
         return self
@@ -241,126 +223,67 @@ class SupervisorClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the HTTP connections and release the pooled SSH connection. Idempotent; the client
-        can be used again afterwards (it reconnects)."""
-        session, self._session, self._token = self._session, None, None
-        try:
-            if session is not None:
-                await session.close()
-        finally:
-            await self.transport.close()
+        """Release the lease on the pooled SSH connection (nothing else is held between calls). Idempotent;
+        the client can be used again afterwards."""
+        await self.transport.close()
 
     # -- the call machinery --------------------------------------------------------------------------
-    async def _get_session(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            if self._loop is not None and self._session is not None and not self._loop.is_closed():
-                raise SupervisorError(f"{self!r} is in use on another event loop; create one client per loop")
-            self._loop, self._session, self._token, self._lock = loop, None, None, asyncio.Lock()
-        token = await self.transport.prepare()
-        session = self._session
-        if session is not None and self._token == token:
-            return session
-        assert self._lock is not None
-        async with self._lock:
-            if self._session is not None and self._token == token:
-                return self._session
-            old = self._session
-            auth = aiohttp.BasicAuth(self.username or "", self._password or "") if self.username else None
-            self._session = aiohttp.ClientSession(
-                connector=self.transport.connector(token, self.max_connections),
-                auth=auth,
-                timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=self.connect_timeout, sock_read=self.read_timeout
-                ),
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-            )
-            self._token = token
-        if old is not None:
-            await old.close()
-        return self._session
-
-    async def _read_body(self, resp: aiohttp.ClientResponse, method: str) -> bytes:
-        cap = self.max_response_bytes
-        where = self.describe()
-        if resp.status == 401:
-            who = f"user {self.username!r}" if self.username else "no credentials"
-            raise SupervisorAuthError(f"{method}: {where} refused the XML-RPC credentials ({who}): HTTP 401")
-        if resp.status != 200:
-            raise SupervisorProtocolError(
-                f"{method}: {where} answered HTTP {resp.status} {resp.reason or ''}".rstrip(), status=resp.status
-            )
-        if resp.content_length is not None and resp.content_length > cap:
-            raise ResponseTooLargeError(
-                f"{method}: the answer from {where} is {resp.content_length} bytes, over the {cap}-byte limit"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_any():
-            size += len(chunk)
-            if size > cap:
-                raise ResponseTooLargeError(f"{method}: the answer from {where} exceeds the {cap}-byte limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    async def _post(self, method: str, body: bytes, read_timeout: float | None) -> bytes:
-        session = await self._get_session()
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.connect_timeout, sock_read=read_timeout or self.read_timeout
+    async def _exchange(self, method: str, body: bytes, read_timeout: float) -> bytes:
+        """POST ``body`` on a new connection; the answer's body. Bounded by ``connect_timeout + read_timeout``."""
+        transport = self.transport
+        exchange = HTTPExchange(
+            method, self._where, max_body=self.max_response_bytes, quickack=transport.quickack, username=self.username
         )
-        resp = await session.post(
-            self.transport.url, data=body, headers=_HEADERS, allow_redirects=False, timeout=timeout
-        )
+        request = exchange.frame(transport.rpcpath, self._headers, body)
+        answered = exchange.done
+        connected = False
         try:
-            data = await self._read_body(resp, method)
-        except BaseException:
-            resp.close()  # drop the connection: never hand a half-read one back to the pool
+            async with asyncio.timeout(self.connect_timeout) as deadline, transport.slots():
+                stream = await transport.open(exchange)
+                connected = True
+                deadline.reschedule(asyncio.get_running_loop().time() + read_timeout)
+                try:
+                    stream.write(request)
+                    return await answered
+                finally:
+                    if not deadline.expired():
+                        deadline.reschedule(None)  # the answer is in: closing must not turn it into a timeout
+                    if not answered.done() or answered.cancelled() or answered.exception() is not None:
+                        answered.cancel()  # what the aborted connection reports now is nobody's business
+                        stream.abort()
+                    else:
+                        stream.close()
+                    # a closed socket is released in the next loop step: keep the slot until then, so open
+                    # descriptors never exceed the limit
+                    await asyncio.sleep(0)
+        except TimeoutError:
+            if not connected:
+                raise SupervisorTimeoutError(
+                    f"{method}: cannot connect to {self._where} within {self.connect_timeout:g} s"
+                ) from None
+            raise SupervisorTimeoutError(
+                f"{method}: no complete answer from {self._where} within {read_timeout:g} s"
+            ) from None
+        except SupervisorConnectionError as exc:
+            better = transport.explain(exc) if connected else None  # the connection broke during the call
+            if better:
+                raise SupervisorConnectionError(f"{method}: {self._where}: {better}") from None
             raise
-        resp.release()
-        return data
-
-    async def _transport_error(self, exc: BaseException, method: str, read_timeout: float) -> SupervisorError:
-        where = self.describe()
-        if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            return SupervisorTimeoutError(f"{method}: cannot connect to {where} within {self.connect_timeout:g} s")
-        if isinstance(exc, TimeoutError):
-            return SupervisorTimeoutError(f"{method}: no answer from {where} within {read_timeout:g} s")
-        if isinstance(exc, aiohttp.ClientResponseError):
-            return SupervisorProtocolError(f"{method}: {where} sent an invalid HTTP answer: {exc.message}")
-        better = await self.transport.explain_failure(exc)  # SSH: the connection dropped, the remote end refused...
-        if better:
-            return SupervisorConnectionError(f"{method}: {where}: {better}")
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            errno = exc.os_error.errno
-            reason = os.strerror(errno) if errno else str(exc.os_error)
-            return SupervisorConnectionError(f"{method}: cannot connect to {where}: {reason}")
-        if isinstance(exc, aiohttp.ServerDisconnectedError):
-            return SupervisorConnectionError(f"{method}: {where} closed the connection before answering")
-        if isinstance(exc, aiohttp.ClientPayloadError):
-            return SupervisorConnectionError(f"{method}: the answer from {where} broke off: {exc}")
-        return SupervisorConnectionError(f"{method}: connection to {where} failed: {type(exc).__name__}: {exc}")
+        except SupervisorError:
+            raise
+        except Exception as exc:  # opening the connection or channel failed: OSError, asyncssh.Error
+            reason = transport.explain(exc) or f"{type(exc).__name__}: {exc}"
+            raise SupervisorConnectionError(f"{method}: cannot connect to {self._where}: {reason}") from None
 
     async def call(self, method: str, *params: Any, read_timeout: float | None = None) -> Any:
         """Call any XML-RPC ``method`` (e.g. ``"supervisor.getState"``) and return its decoded value.
 
-        :param read_timeout: seconds of silence allowed for this call; default the client's ``read_timeout``.
+        :param read_timeout: seconds for the whole answer of this call; default the client's ``read_timeout``.
         :raises SupervisorFault: (its subclass for the code) when supervisord answers with a fault.
-        :raises SupervisorTransportError: (a subclass) when there is no usable answer.
+        :raises SupervisorTransportError: (a subclass) when there is no usable answer in time.
         """
-        body = encode_request(method, params)
-        attempts = 2 if method in _READ_ONLY else 1
-        for attempt in range(attempts):
-            try:
-                data = await self._post(method, body, read_timeout)
-                break
-            except SupervisorError:
-                raise
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                if attempt + 1 < attempts and isinstance(exc, aiohttp.ServerDisconnectedError):
-                    continue  # a kept-alive connection the server had just closed; the call is read-only
-                raise await self._transport_error(exc, method, read_timeout or self.read_timeout) from exc
-        return await decode_response_async(data, method, self.describe())
+        data = await self._exchange(method, encode_request(method, params), read_timeout or self.read_timeout)
+        return await decode_response_async(data, method, self._where)
 
     def _typed(self, model: type[M], value: Any, method: str) -> M:
         try:

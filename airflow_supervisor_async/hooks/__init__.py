@@ -1,5 +1,22 @@
-"""Airflow hooks: build clients for a supervisord endpoint, resolving secrets from Airflow connections."""
+"""Airflow hooks: clients for a supervisord endpoint and SSH connections, with secrets from Airflow connections.
 
-from .supervisor import SupervisorHook
+``hooks.ssh`` imports Airflow only when it reads a connection (the CLI uses it); ``SupervisorHook`` is
+imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .supervisor import SupervisorHook as SupervisorHook
 
 __all__ = ("SupervisorHook",)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SupervisorHook":
+        from .supervisor import SupervisorHook
+
+        return SupervisorHook
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,7 @@ from airflow.sdk.bases.hook import BaseHook
 
 from ..client import SupervisorClient
 from ..config import XmlRpcEndpoint
+from .ssh import airflow_pool, read_connection
 
 if TYPE_CHECKING:
     from airflow.sdk.definitions.connection import Connection
@@ -56,9 +57,12 @@ class SupervisorHook(BaseHook):
         )
 
     async def aresolve(self) -> XmlRpcEndpoint:
-        """The endpoint with its credentials read from the Airflow connection (async; for triggers)."""
-        conn = await self.aget_connection(self.endpoint.conn_id) if self.endpoint.conn_id else None
-        return self._with_credentials(conn)
+        """The endpoint with its credentials read from the Airflow connection (async; for triggers).
+
+        The read is bounded by ``hooks.ssh.CONNECTION_READ_TIMEOUT`` seconds (``SupervisorTimeoutError``).
+        """
+        conn_id = self.endpoint.conn_id
+        return self._with_credentials(await read_connection(conn_id, self) if conn_id else None)
 
     def resolve(self) -> XmlRpcEndpoint:
         """The endpoint with its credentials read from the Airflow connection (sync; for operators)."""
@@ -66,5 +70,6 @@ class SupervisorHook(BaseHook):
         return self._with_credentials(conn)
 
     async def aget_client(self) -> SupervisorClient:
-        """A new client for the endpoint; use it as ``async with``."""
-        return SupervisorClient.from_endpoint(await self.aresolve())
+        """A new client for the endpoint (SSH through the loop's pool, which reads Airflow SSH connections);
+        use it as ``async with``."""
+        return SupervisorClient.from_endpoint(await self.aresolve(), pool=airflow_pool())

@@ -15,8 +15,8 @@ from .base import CommandResult, HostCommandError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..client.ssh_pool import SSHLease
     from ..config import SSHConfiguration
+    from ..ssh import SSHLease
 
 __all__ = ("SSHHost",)
 
@@ -38,7 +38,7 @@ class SSHHost:
 
     async def _connection(self) -> asyncssh.SSHClientConnection:
         if self._lease is None:
-            from ..client.ssh_pool import get_pool
+            from ..ssh import get_pool
 
             self._lease = get_pool().lease(self.ssh)
         return await self._lease.connection()

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
 
-from ..client.ssh_pool import run_in_new_loop as run_sync
+from ..hooks.ssh import run_in_new_loop as run_sync
 from ..hooks.supervisor import SupervisorHook
 from ..host import make_host
 

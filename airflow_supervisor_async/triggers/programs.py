@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from ..client import SupervisorAuthError, SupervisorError, shared_client
+from ..client import SupervisorAuthError, SupervisorError, SupervisorTimeoutError, shared_client
+from ..hooks.ssh import airflow_pool
 from ..hooks.supervisor import SupervisorHook
 from .outcome import Outcome, judge, program_summary
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ("SupervisorProgramsTrigger",)
 
 _MAX_BACKOFF = 30.0
+_CALL_TIMEOUT_RANGE = (5.0, 30.0)
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -36,6 +38,12 @@ class SupervisorProgramsTrigger(BaseTrigger):
     ``window_end`` passed while programs run) and ``unreachable`` (no answer for ``unreachable_after``
     seconds, retried with jittered exponential backoff meanwhile).
 
+    Every poll is bounded by ``call_timeout`` seconds in all (connecting, over SSH too, included), whatever
+    the server does -- answers slowly, drips bytes, is stopped with SIGSTOP. Polls that fail are retried
+    until ``unreachable_after`` seconds have passed since the first of them began, the last retry starting
+    by then: ``unreachable`` is reported at most ``unreachable_after + call_timeout`` seconds after the
+    first failed poll began.
+
     All times are absolute (epoch seconds), so a trigger re-created from ``serialize()`` after a
     triggerer restart keeps the same deadlines. The kwargs hold no secret: credentials come from the
     Airflow connections named in ``endpoint``.
@@ -47,6 +55,8 @@ class SupervisorProgramsTrigger(BaseTrigger):
     :param deadline: epoch seconds at which the job must end (``runtime``/``endtime``), or None.
     :param window_end: epoch seconds at which this DAG run stops watching (``check_timeout``), or None.
     :param unreachable_after: seconds of consecutive failed polls before the outcome is ``unreachable``.
+    :param call_timeout: seconds one poll may take in all (and reading the log tails of failed programs).
+        Default: ``unreachable_after``, at least 5 and at most 30.
     :param log_tail_bytes: bytes of stdout and stderr attached per failed program. Default 4096.
     :param restarts: restarts so far; echoed back in the event so it survives ``airflow dags test``.
     """
@@ -63,6 +73,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
         unreachable_after: float = 60.0,
         log_tail_bytes: int = 4096,
         restarts: int = 0,
+        call_timeout: float | None = None,
         **legacy: Any,  # stored rows of older versions may carry arguments we no longer use
     ) -> None:
         super().__init__()
@@ -75,6 +86,9 @@ class SupervisorProgramsTrigger(BaseTrigger):
         self.unreachable_after = float(unreachable_after)
         self.log_tail_bytes = int(log_tail_bytes)
         self.restarts = int(restarts)
+        self.call_timeout = None if call_timeout is None else float(call_timeout)
+        low, high = _CALL_TIMEOUT_RANGE
+        self.poll_timeout = self.call_timeout or min(high, max(low, self.unreachable_after))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -89,14 +103,16 @@ class SupervisorProgramsTrigger(BaseTrigger):
                 "unreachable_after": self.unreachable_after,
                 "log_tail_bytes": self.log_tail_bytes,
                 "restarts": self.restarts,
+                "call_timeout": self.call_timeout,
             },
         )
 
     # -- the loop ----------------------------------------------------------------------------
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = SupervisorHook(self.endpoint)
-        # every trigger of the triggerer's loop watching the same supervisord shares one client
-        async with shared_client(await hook.aresolve()) as client:
+        # every trigger of the triggerer's loop watching the same supervisord shares one client; SSH
+        # endpoints share the loop's pooled connection per host (which reads Airflow SSH connections)
+        async with shared_client(await hook.aresolve(), pool=airflow_pool()) as client:
             event = await self._watch(client, hook.endpoint.describe())
         yield TriggerEvent(event)
 
@@ -107,17 +123,19 @@ class SupervisorProgramsTrigger(BaseTrigger):
         # triggers created together (a triggerer restart re-creates all of them) do not poll in bursts.
         await asyncio.sleep(self._next_sleep(time.time(), random.uniform(0, self.check_interval)))
         while True:
+            started = time.time()
             try:
                 payload = await self.poll(client, where)
             except SupervisorAuthError as exc:  # retrying cannot fix credentials
-                return self._payload(Outcome.UNREACHABLE, where=where, error=str(exc), since=time.time())
+                return self._payload(Outcome.UNREACHABLE, where=where, error=str(exc), since=started)
             except SupervisorError as exc:
-                now = time.time()
-                failing_since = failing_since or now
-                if now - failing_since >= self.unreachable_after:
+                failing_since = failing_since or started
+                left = failing_since + self.unreachable_after - time.time()
+                if left <= 0:
                     return self._payload(Outcome.UNREACHABLE, where=where, error=str(exc), since=failing_since)
-                self.log.warning("supervisord at %s did not answer (%s); retrying in %.1f s", where, exc, backoff)
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                pause = min(backoff * random.uniform(0.8, 1.2), left)  # the last retry starts in time
+                self.log.warning("supervisord at %s did not answer (%s); retrying in %.1f s", where, exc, pause)
+                await asyncio.sleep(pause)
                 backoff = min(backoff * 2, _MAX_BACKOFF, max(self.unreachable_after / 4, 1.0))
                 continue
             if payload is not None:
@@ -128,9 +146,16 @@ class SupervisorProgramsTrigger(BaseTrigger):
     async def poll(self, client: SupervisorClient, where: str) -> dict[str, Any] | None:
         """One look at the programs: the event payload if monitoring is over, else None.
 
+        Bounded by ``call_timeout`` seconds (and as much again for the log tails of failed programs).
         Raises ``SupervisorError`` when supervisord cannot be asked.
         """
-        infos = await client.get_all_process_info()
+        try:
+            async with asyncio.timeout(self.poll_timeout):
+                infos = await client.get_all_process_info()
+        except TimeoutError:
+            raise SupervisorTimeoutError(
+                f"supervisor.getAllProcessInfo: no answer from {where} within {self.poll_timeout:g} s"
+            ) from None
         verdict = judge(infos, self.programs, self.exitcodes)
         if verdict.outcome is not None:
             logs = await self._log_tails(client, verdict.failed)
@@ -149,19 +174,23 @@ class SupervisorProgramsTrigger(BaseTrigger):
         return max(0.0, min([sleep, *limits]))
 
     async def _log_tails(self, client: SupervisorClient, names: list[str]) -> dict[str, dict[str, str]]:
-        tails: dict[str, dict[str, str]] = {}
-        for name in names:
-            tails[name] = {}
-            for stream, read in (
-                ("stdout", client.tail_process_stdout_log),
-                ("stderr", client.tail_process_stderr_log),
-            ):
-                try:
-                    tail = await read(name, 0, self.log_tail_bytes)
-                except SupervisorError as exc:
-                    tails[name][stream] = f"<log unavailable: {exc}>"
-                    continue
-                tails[name][stream] = tail.text
+        """stdout and stderr tails of ``names``; all of them within one ``call_timeout``."""
+        tails: dict[str, dict[str, str]] = {name: {} for name in names}
+        try:
+            async with asyncio.timeout(self.poll_timeout):
+                for name in names:
+                    for stream, read in (
+                        ("stdout", client.tail_process_stdout_log),
+                        ("stderr", client.tail_process_stderr_log),
+                    ):
+                        try:
+                            tails[name][stream] = (await read(name, 0, self.log_tail_bytes)).text
+                        except SupervisorError as exc:
+                            tails[name][stream] = f"<log unavailable: {exc}>"
+        except TimeoutError:
+            for streams in tails.values():
+                for stream in ("stdout", "stderr"):
+                    streams.setdefault(stream, f"<log unavailable: no answer within {self.poll_timeout:g} s>")
         return tails
 
     def _payload(

@@ -25,7 +25,7 @@ from airflow_supervisor_async.client import (
     SupervisorTimeoutError,
 )
 from airflow_supervisor_async.client.xmlrpc import LARGE_BODY
-from tests.client.conftest import client_for
+from tests.client.conftest import DripServer, assert_stopped_supervisord_times_out, client_for, eventually
 from tests.fixtures.supervisord import free_port, sleepers
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ async def test_cancelled_call_releases_its_connection(fake: FakeSupervisord) -> 
         return web.Response(body=STATE, content_type="text/xml")
 
     fake.handler = hang
-    async with fake.client(max_connections=1) as client:
+    async with fake.client() as client:
         call = asyncio.create_task(client.get_state())
         await asyncio.wait_for(hung.wait(), 5)
         call.cancel()
@@ -249,7 +249,6 @@ async def test_cancelled_call_releases_its_connection(fake: FakeSupervisord) -> 
             await call
         await asyncio.wait_for(closed_by_client.wait(), 5)  # the connection was closed, not left half-open
         fake.handler = fake.ok
-        # with a single connection allowed, this would hang if the cancelled one had not been released
         assert (await asyncio.wait_for(client.get_state(), 5)).is_running
 
 
@@ -329,3 +328,24 @@ async def test_no_slow_callbacks_in_debug_mode(
         gc.unfreeze()
     slow = [r.getMessage() for r in caplog.records if r.name == "asyncio" and "took" in r.getMessage()]
     assert not slow
+
+
+async def test_a_dripping_server_meets_the_total_deadline(drip: DripServer) -> None:
+    """One byte every 0.5 s resets any per-read timeout forever; the call's total deadline still ends it."""
+    async with SupervisorClient.from_url(drip.url, connect_timeout=2, read_timeout=1.5) as client:
+        started = time.monotonic()
+        with pytest.raises(SupervisorTimeoutError) as late:
+            await asyncio.wait_for(client.get_state(), 20)  # the guard only matters if the deadline is broken
+        elapsed = time.monotonic() - started
+        assert 1.5 <= elapsed < 4, f"gave up after {elapsed:.1f} s"
+        assert f"no complete answer from {drip.url.removesuffix('/RPC2')} within 1.5 s" in str(late.value)
+    await eventually(lambda: drip.hung_up == 1, what="the client hung up")
+
+
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
+async def test_a_stopped_supervisord_meets_the_total_deadline(
+    supervisord_factory: Callable[..., RunningSupervisord], transport: str
+) -> None:
+    sv = supervisord_factory(sleepers(1))
+    async with client_for(sv, transport, read_timeout=1) as client:
+        await assert_stopped_supervisord_times_out(client, sv.pid)

@@ -1,12 +1,12 @@
 """The client must not fall into the ~40 ms Nagle/delayed-ACK stall on any transport.
 
 With the stall, every sequential ``getAllProcessInfo`` takes >= 40 ms; without it, ~1-3 ms here.
-The bound (15 ms median) is loose enough for a loaded CI machine and far below the stall.
+The check is on the fastest of 40 calls: the stall delays every call, while a busy machine (other
+processes on the same cores) only delays some of them, so the minimum tells the two apart.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import TYPE_CHECKING
 
@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from tests.fixtures.supervisord import RunningSupervisord
 
 CALLS = 40
-MEDIAN_LIMIT = 0.015
+FASTEST_LIMIT = 0.015
 
 
-async def median_latency(client: SupervisorClient, calls: int = CALLS) -> float:
+async def fastest_call(client: SupervisorClient, calls: int = CALLS) -> float:
     await client.get_all_process_info()  # connect first
     times = []
     for _ in range(calls):
@@ -34,7 +34,7 @@ async def median_latency(client: SupervisorClient, calls: int = CALLS) -> float:
         infos = await client.get_all_process_info()
         times.append(time.perf_counter() - start)
         assert len(infos) == 20
-    return statistics.median(times)
+    return min(times)
 
 
 def server_side_connections(port: int) -> int:
@@ -54,13 +54,13 @@ def twenty(supervisord_factory: Callable[..., RunningSupervisord]) -> RunningSup
     return supervisord_factory(sleepers(20))
 
 
-@pytest.mark.parametrize("transport", ["unix", "tcp", "tcp-close"])
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
 async def test_no_delayed_ack_stall_locally(twenty: RunningSupervisord, transport: str) -> None:
     async with client_for(twenty, transport) as client:
-        median = await median_latency(client)
-        assert median < MEDIAN_LIMIT, f"{transport}: median {median * 1000:.1f} ms per call"
-        if transport == "tcp":  # quick-ACK mode keeps one connection alive instead of one per call
-            assert server_side_connections(int(twenty.port or 0)) == 1
+        fastest = await fastest_call(client)
+        assert fastest < FASTEST_LIMIT, f"{transport}: the fastest call took {fastest * 1000:.1f} ms"
+        if transport == "tcp":  # a connection per call, closed with the answer: none stays open
+            assert server_side_connections(int(twenty.port or 0)) == 0
 
 
 @pytest.mark.ssh
@@ -70,7 +70,7 @@ async def test_no_delayed_ack_stall_over_ssh(sshd: RunningSshd, twenty: RunningS
     target = {"unix_socket": twenty.unix_socket} if remote == "unix" else {"port": twenty.port}
     try:
         async with SupervisorClient.from_ssh(sshd.ssh_config(), pool=pool, **target) as client:  # type: ignore[arg-type]
-            median = await median_latency(client)
-            assert median < MEDIAN_LIMIT, f"ssh to remote {remote}: median {median * 1000:.1f} ms per call"
+            fastest = await fastest_call(client)
+            assert fastest < FASTEST_LIMIT, f"ssh to remote {remote}: the fastest call took {fastest * 1000:.1f} ms"
     finally:
         await pool.close()

@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import signal
-import stat
+import tempfile
 import time
 from typing import TYPE_CHECKING
 
@@ -24,9 +24,10 @@ from airflow_supervisor_async.client import (
     SupervisorSSHError,
     get_pool,
 )
-from airflow_supervisor_async.client.ssh import connect_ssh
 from airflow_supervisor_async.config.endpoint import XmlRpcEndpoint
-from tests.client.conftest import eventually, wait_for_state
+from airflow_supervisor_async.hooks.ssh import connect_with_airflow
+from airflow_supervisor_async.ssh import connect_ssh
+from tests.client.conftest import assert_stopped_supervisord_times_out, eventually, wait_for_state
 from tests.fixtures.sshd import generate_key
 from tests.fixtures.supervisord import STANDARD_PROGRAMS, descendants, free_port, sleepers
 
@@ -62,6 +63,15 @@ class CountingConnect:
     async def __call__(self, cfg: SSHConfiguration) -> asyncssh.SSHClientConnection:
         self.calls += 1
         return await connect_ssh(cfg)
+
+
+def open_fds() -> dict[str, str]:
+    """This process's open file descriptors and what they point to."""
+    found = {}
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            found[fd] = os.readlink(f"/proc/self/fd/{fd}")
+    return found
 
 
 def tcp_listening_sockets_of_this_process() -> list[str]:
@@ -112,18 +122,29 @@ async def test_calls_over_ssh_to_unix_socket_and_tcp(
         assert tcp_listening_sockets_of_this_process() == listening_before
 
 
-async def test_tunnel_end_is_a_private_unix_socket(
-    sshd: RunningSshd, supervisord: RunningSupervisord, pool: SSHConnectionPool
+async def test_calls_hold_nothing_between_them_and_leave_no_file(
+    sshd: RunningSshd,
+    supervisord: RunningSupervisord,
+    pool: SSHConnectionPool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with pool.lease(sshd.ssh_config()) as lease:
-        path = await lease.local_path(str(supervisord.unix_socket))
-        assert stat.S_ISSOCK(os.stat(path).st_mode)
-        assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
-        assert await lease.local_path(str(supervisord.unix_socket)) == path  # one forwarder per destination
-        other = await lease.local_path(("127.0.0.1", int(supervisord.port or 0)))
-        assert other != path
-        await pool.close()
-        assert not await asyncio.to_thread(os.path.exists, os.path.dirname(path))  # removed with the connection
+    """Each call is one SSH channel, closed with its answer: no local socket, no temp dir, no open channel."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # whatever the client would leave, it is here
+    cfg = sshd.ssh_config()
+    async with SupervisorClient.from_ssh(cfg, unix_socket=supervisord.unix_socket, pool=pool) as client:
+        assert (await client.get_state()).is_running  # the SSH connection is open now
+        fds = open_fds()
+        conn = await pool.entries()[0].connection()
+        for _ in range(20):
+            assert len(await client.get_all_process_info()) == len(STANDARD_PROGRAMS)
+        results = await asyncio.gather(*(client.get_state() for _ in range(30)))
+        assert all(state.is_running for state in results)
+        assert open_fds().items() <= fds.items()  # not one local descriptor more
+        assert list(tmp_path.iterdir()) == []
+        # every channel is closed with its answer (the close handshake with sshd takes a moment)
+        await eventually(lambda: not conn._channels, within=5, what="all channels closed")
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_from_endpoint_with_ssh(sshd: RunningSshd, supervisord: RunningSupervisord) -> None:
@@ -313,6 +334,10 @@ async def test_ssh_connection_from_airflow(
     monkeypatch.setenv("AIRFLOW_CONN_SUPERVISOR_SSH", json.dumps(conn))
     cfg = SSHConfiguration(ssh_conn_id="supervisor_ssh", keepalive_interval=2)
     async with SupervisorClient.from_ssh(cfg, unix_socket=supervisord.unix_socket, pool=pool) as client:
+        with pytest.raises(SupervisorSSHError, match="the Airflow connection must be read first"):
+            await client.get_state()  # the pool's default seam reads no Airflow connection
+    pool.connect = connect_with_airflow
+    async with SupervisorClient.from_ssh(cfg, unix_socket=supervisord.unix_socket, pool=pool) as client:
         assert (await client.get_state()).is_running
         lease_conn = await pool.entries()[0].connection()
         assert lease_conn.get_extra_info("peername")[1] == sshd.port
@@ -353,3 +378,15 @@ async def test_keepalive_notices_a_silent_peer(
             for pid in sessions:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_stopped_remote_supervisord_meets_the_total_deadline(
+    sshd: RunningSshd, supervisord_factory: Callable[..., RunningSupervisord], pool: SSHConnectionPool
+) -> None:
+    """Over SSH too: sshd connects to the stopped supervisord's socket, no answer comes; the channel is closed."""
+    sv = supervisord_factory(sleepers(1), tcp=False)
+    async with SupervisorClient.from_ssh(sshd.ssh_config(), unix_socket=sv.unix_socket, pool=pool, read_timeout=1) as c:
+        await assert_stopped_supervisord_times_out(c, sv.pid)
+        conn = await pool.entries()[0].connection()
+        await eventually(lambda: not conn._channels, what="the abandoned channel closed")
+        assert [entry.connects for entry in pool.entries()] == [1]  # the SSH connection itself was fine

@@ -71,7 +71,7 @@ def test_constructors() -> None:
     from_tcp = SupervisorClient.from_endpoint(endpoint)
     assert from_tcp.transport.url == "http://127.0.0.1:9003/RPC2"
     assert from_tcp.username == "u"
-    assert from_tcp._password == "p"
+    assert ("Authorization", "Basic dTpw") in from_tcp._headers  # u:p
     from_unix = SupervisorClient.from_endpoint(XmlRpcEndpoint(unix_socket=Path("/tmp/s.sock"), rpcpath="/RPC3"))
     assert isinstance(from_unix.transport, UnixSocketTransport)
     assert from_unix.transport.rpcpath == "/RPC3"

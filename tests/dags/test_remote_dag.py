@@ -62,6 +62,8 @@ def test_remote_dag_over_real_sshd(airflow_home: Any, sshd: Any) -> None:
         working_dir=str(working_dir), known_hosts=str(sshd.known_hosts), command_prefix=f"PATH={venv_bin}:$PATH"
     )
     airflow_home.write_dag("job_remote", source)
+    private_tmp = short_tempdir("asa-tmp-")  # the run's TMPDIR: what it leaves behind is visible here
+    airflow_home.settings["TMPDIR"] = str(private_tmp)
 
     def release_when_deferred() -> None:
         def deferred() -> bool:
@@ -90,8 +92,11 @@ def test_remote_dag_over_real_sshd(airflow_home: Any, sshd: Any) -> None:
         assert "job_remote-check-programs" in result.deferred_task_ids
         assert "restarting flaky (restart 1 of 3)" in result.output, result.describe()
         assert not working_dir.exists()  # removed on the "remote" host over SSH
+        # XML-RPC went over SSH channels: no local forwarder socket, no temp dir (older versions left sv-ssh-*)
+        assert not [p.name for p in private_tmp.iterdir() if p.name.startswith("sv-ssh-")]
     finally:
         releaser.join(timeout=300)
+        shutil.rmtree(private_tmp, ignore_errors=True)
         pid = working_dir / "supervisord.pid"
         if pid.exists():
             subprocess.run(["kill", "-KILL", pid.read_text().strip()], check=False)

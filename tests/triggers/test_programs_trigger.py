@@ -8,18 +8,28 @@ import json
 import logging
 import os
 import signal
+import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_supervisor_async.client import SupervisorClient
-from airflow_supervisor_async.config import SupervisorAirflowConfiguration
+from airflow_supervisor_async.client import (
+    SupervisorClient,
+    get_pool,
+    set_local_connection_limit,
+    shared_client_count,
+)
+from airflow_supervisor_async.config import SupervisorAirflowConfiguration, XmlRpcEndpoint
 from airflow_supervisor_async.hooks.supervisor import public_endpoint
 from airflow_supervisor_async.triggers import SupervisorProgramsTrigger
+from tests.client.conftest import DripServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
+
+    from tests.fixtures.sshd import RunningSshd
 
 pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]
 
@@ -183,19 +193,130 @@ async def test_loop_never_blocks(local_job: Callable[..., Any], caplog: pytest.L
     assert slow == []
 
 
-async def test_many_triggers_share_one_client_per_supervisord(local_job: Callable[..., Any]) -> None:
-    """A triggerer with many jobs on one supervisord opens a handful of connections, not one per trigger."""
-    from airflow_supervisor_async.client import shared_client_count
+async def watch_fds(triggers: list[SupervisorProgramsTrigger], timeout: float = 60) -> tuple[list[dict], int]:
+    """Run ``triggers`` to their events while sampling this process's open fds; (events, most fds seen)."""
+    most = 0
+    tasks = [asyncio.ensure_future(first_event(t, timeout)) for t in triggers]
+    while not all(task.done() for task in tasks):
+        most = max(most, len(os.listdir("/proc/self/fd")))
+        await asyncio.sleep(0.01)
+    return await asyncio.gather(*tasks), most
 
+
+def per_job_endpoints(socket: Path, links: Path, n: int, **endpoint: Any) -> list[dict[str, Any]]:
+    """``n`` distinct endpoints for one supervisord (a symlink each): what one supervisord per job looks like."""
+    endpoints = []
+    for i in range(n):
+        link = links / f"{i}.sock"
+        link.symlink_to(socket)
+        endpoints.append(public_endpoint(XmlRpcEndpoint(unix_socket=link, **endpoint)))
+    return endpoints
+
+
+async def test_open_fds_do_not_grow_with_the_number_of_watched_jobs(
+    local_job: Callable[..., Any], tmp_path: Path
+) -> None:
+    """One client per job (per-job layout), and still only the calls in flight hold a descriptor."""
     cfg = await local_job({"long": "sleep 60"})
     await start_all(cfg)
     fds_before = len(os.listdir("/proc/self/fd"))
-    window = time.time() + 2.0
-    triggers = [make_trigger(cfg, window_end=window, check_interval=0.1) for _ in range(200)]
-    tasks = [asyncio.ensure_future(first_event(t)) for t in triggers]
-    await asyncio.sleep(1.0)
-    assert shared_client_count() == 1
-    assert len(os.listdir("/proc/self/fd")) - fds_before <= 12  # at most max_connections (10) sockets
-    events = await asyncio.gather(*tasks)
-    assert {(e["outcome"], e["reason"]) for e in events} == {("deadline", "window")}
-    assert shared_client_count() == 0  # the last user closed it
+    limit = 6
+    previous = set_local_connection_limit(limit)
+    try:
+        for n in (10, 200):
+            links = tmp_path / f"links-{n}"
+            links.mkdir()
+            window = time.time() + 3.0
+            endpoints = per_job_endpoints(cfg.resolved_unix_socket, links, n)
+            triggers = [make_trigger(cfg, endpoint=e, window_end=window, check_interval=0.5) for e in endpoints]
+            events, most = await watch_fds(triggers)
+            assert {(e["outcome"], e["reason"]) for e in events} == {("deadline", "window")}
+            assert all(e["programs"]["long"]["state"] == "RUNNING" for e in events)  # each polled to the end
+            assert most - fds_before <= limit, f"{n} jobs: {most - fds_before} fds over the {limit} in flight"
+            assert shared_client_count() == 0  # every client was released
+    finally:
+        set_local_connection_limit(previous)
+    assert len(os.listdir("/proc/self/fd")) <= fds_before
+
+
+@pytest.mark.ssh
+async def test_over_ssh_open_fds_do_not_grow_and_no_temp_dir_is_left(
+    sshd: RunningSshd, local_job: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 remote jobs (one endpoint each) through one SSH connection: channels, not local sockets or files."""
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))  # whatever the code would leave, it is here
+    cfg = await local_job({"long": "sleep 60"})
+    await start_all(cfg)
+    links = tmp_path / "links"
+    links.mkdir()
+    before = sshd.established_connections()
+    fds_before = len(os.listdir("/proc/self/fd"))
+    endpoints = per_job_endpoints(cfg.resolved_unix_socket, links, 200, ssh=sshd.ssh_config())
+    window = time.time() + 4.0
+    try:
+        triggers = [make_trigger(cfg, endpoint=e, window_end=window, check_interval=0.5) for e in endpoints]
+        events, most = await watch_fds(triggers)
+        assert {(e["outcome"], e["reason"]) for e in events} == {("deadline", "window")}
+        assert all("via ssh://" in e["endpoint"] for e in events)
+        assert most - fds_before <= 1  # the one SSH connection
+        assert get_pool().live_connections() == 1
+        assert sshd.established_connections() == before + 1
+        assert list(private_tmp.iterdir()) == []
+    finally:
+        await get_pool().close()
+    assert list(private_tmp.iterdir()) == []
+
+
+async def test_a_stopped_supervisord_is_unreachable_in_bounded_time(local_job: Callable[..., Any]) -> None:
+    """SIGSTOP: connections are accepted, nothing answers. Reported within unreachable_after + call_timeout."""
+    cfg = await local_job({"long": "sleep 60"})
+    await start_all(cfg)
+    pid = int(cfg.resolved_pidfile.read_text())
+    trigger = make_trigger(cfg, unreachable_after=2.0, call_timeout=1.0, check_interval=0.2)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        event = await first_event(trigger)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert event["outcome"] == "unreachable"
+    assert "within 1 s" in event["error"]
+    # first poll within 0.2 s (jittered), then 2 s of retries, the last one taking at most its 1 s
+    assert 2.0 <= elapsed < 0.25 + 2.0 + 1.0 + 1.0, f"reported after {elapsed:.1f} s"
+
+
+async def test_a_dripping_server_is_unreachable_in_bounded_time() -> None:
+    """One byte every 0.5 s, forever: the poll's deadline ends each attempt, the budget ends the watch."""
+    drip = await DripServer().start()
+    try:
+        trigger = SupervisorProgramsTrigger(
+            endpoint=public_endpoint(XmlRpcEndpoint(port=drip.port)),
+            programs=["long"],
+            check_interval=0.2,
+            unreachable_after=1.5,
+            call_timeout=1.0,
+        )
+        started = time.monotonic()
+        event = await first_event(trigger)
+        elapsed = time.monotonic() - started
+    finally:
+        await drip.close()
+    assert event["outcome"] == "unreachable"
+    assert f"127.0.0.1:{drip.port}" in event["endpoint"]
+    assert 1.5 <= elapsed < 0.25 + 1.5 + 1.0 + 1.0, f"reported after {elapsed:.1f} s"
+    assert drip.connections >= 2  # it retried meanwhile
+
+
+def test_default_call_timeout_follows_the_unreachable_budget() -> None:
+    def poll_timeout(**kwargs: Any) -> float:
+        return SupervisorProgramsTrigger(endpoint={"unix_socket": "/x.sock"}, programs=["a"], **kwargs).poll_timeout
+
+    assert poll_timeout(unreachable_after=60) == 30  # at most 30 s
+    assert poll_timeout(unreachable_after=12) == 12
+    assert poll_timeout(unreachable_after=1) == 5  # at least 5 s
+    assert poll_timeout(unreachable_after=60, call_timeout=2) == 2
+    _, kwargs = SupervisorProgramsTrigger(endpoint={"unix_socket": "/x.sock"}, programs=["a"]).serialize()
+    assert kwargs["call_timeout"] is None  # the default stays a default across upgrades

@@ -1,11 +1,9 @@
-"""Open one asyncssh client connection from an ``SSHConfiguration``, with clear errors.
+"""Open one asyncssh client connection from an ``SSHConfiguration``, with clear errors. No Airflow here.
 
-Two sources of options:
-
-- explicit ``SSHConfiguration`` fields (``host``, ``port``, ``username``, ``key_file``, ...);
-- ``ssh_conn_id``: an Airflow SSH connection, read with the SSH provider's ``SSHHookAsync`` (host,
-  port, login, password, key file or inline key, host-key extras). Airflow is imported only here,
-  only then: the client works without Airflow installed. Explicit fields override the connection's.
+``connect_ssh(cfg)`` uses the explicit ``SSHConfiguration`` fields (``host``, ``port``, ``username``,
+``key_file``, ...). A configuration naming an Airflow connection (``ssh_conn_id``) needs that connection
+read first: ``airflow_supervisor_async.hooks.ssh.connect_with_airflow`` reads it and hands the resulting
+asyncssh options to ``connect_ssh(cfg, options=...)``; the pool takes it through its ``connect`` seam.
 
 Host keys are checked against ``known_hosts`` (default ``~/.ssh/known_hosts``; a missing file
 trusts nothing) unless ``check_host_key=False``. asyncssh keepalives are always turned on from
@@ -23,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
-from .errors import (
+from ..errors import (
     SSHAuthError,
     SSHHostKeyError,
     SupervisorConnectionError,
@@ -39,7 +37,7 @@ __all__ = ("connect_ssh", "describe_ssh", "enable_quickack", "ssh_options")
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 
-# asyncssh logs every channel open/close at INFO, and every poll opens channels: keep task and
+# asyncssh logs every channel open/close at INFO, and every poll opens a channel: keep task and
 # triggerer logs readable unless the application configured asyncssh's logger itself.
 if logging.getLogger("asyncssh").level == logging.NOTSET:
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
@@ -75,14 +73,8 @@ def describe_ssh(cfg: SSHConfiguration) -> str:
 
 
 def ssh_options(cfg: SSHConfiguration) -> dict[str, Any]:
-    """``asyncssh.connect`` keyword arguments for explicit options (no ``ssh_conn_id``)."""
-    options: dict[str, Any] = {
-        "host": cfg.host,
-        "port": cfg.port,
-        "connect_timeout": cfg.connect_timeout,
-        "keepalive_interval": cfg.keepalive_interval,
-        "keepalive_count_max": cfg.keepalive_count_max,
-    }
+    """``asyncssh.connect`` keyword arguments for the explicit options of ``cfg``."""
+    options: dict[str, Any] = {"host": cfg.host, "port": cfg.port}
     if cfg.username:
         options["username"] = cfg.username
     if cfg.key_file:
@@ -96,60 +88,36 @@ def ssh_options(cfg: SSHConfiguration) -> dict[str, Any]:
     return options
 
 
-async def _connect_with_airflow(cfg: SSHConfiguration) -> asyncssh.SSHClientConnection:
-    try:
-        from airflow.providers.ssh.hooks.ssh import SSHHookAsync
-    except ImportError as exc:
-        raise SupervisorSSHError(
-            f"ssh_conn_id={cfg.ssh_conn_id!r} needs apache-airflow-providers-ssh installed ({exc}); "
-            "or give the SSH options (host, username, key_file, ...) explicitly"
-        ) from None
-    overrides: dict[str, Any] = {}
-    if cfg.host:
-        overrides["host"] = cfg.host
-    if "port" in cfg.model_fields_set:
-        overrides["port"] = cfg.port
-    if cfg.username:
-        overrides["username"] = cfg.username
-    if cfg.password is not None:
-        overrides["password"] = cfg.password.get_secret_value()
-    if cfg.key_file:
-        overrides["key_file"] = str(cfg.key_file)
-    if not cfg.check_host_key:
-        overrides["known_hosts"] = "none"
-    elif cfg.known_hosts:
-        overrides["known_hosts"] = str(cfg.known_hosts)
-    hook = SSHHookAsync(ssh_conn_id=str(cfg.ssh_conn_id), **overrides)  # keepalives: set below, exactly
-    try:
-        conn: asyncssh.SSHClientConnection = await hook.get_conn()
-    except (TimeoutError, asyncssh.Error, OSError, asyncio.CancelledError):
-        raise
-    except Exception as exc:  # the connection could not be read (missing, invalid extras, ...)
-        raise SupervisorSSHError(
-            f"cannot use Airflow SSH connection {cfg.ssh_conn_id!r}: {type(exc).__name__}: {exc}"
-        ) from None
-    conn.set_keepalive(cfg.keepalive_interval, cfg.keepalive_count_max)
-    return conn
+async def connect_ssh(cfg: SSHConfiguration, options: dict[str, Any] | None = None) -> asyncssh.SSHClientConnection:
+    """A new SSH connection for ``cfg``; the handshake (TCP connect, key exchange, login) is bounded by
+    ``cfg.connect_timeout`` seconds.
 
-
-async def connect_ssh(cfg: SSHConfiguration) -> asyncssh.SSHClientConnection:
-    """A new SSH connection for ``cfg``.
-
-    The whole attempt (reading the Airflow connection too) is bounded by ``cfg.connect_timeout`` seconds.
-
+    :param options: ``asyncssh.connect`` keyword arguments to use instead of ``ssh_options(cfg)`` (what
+        ``hooks.ssh`` builds from an Airflow connection). Keepalives are always set from ``cfg``.
     :raises SSHHostKeyError: the host key is unknown or changed (``check_host_key=False`` opts out).
     :raises SSHAuthError: the server refused the key/password.
     :raises SupervisorTimeoutError: no SSH session within ``connect_timeout``.
     :raises SupervisorConnectionError: the host cannot be reached (refused, unknown host, ...).
-    :raises SupervisorSSHError: any other SSH failure.
+    :raises SupervisorSSHError: any other SSH failure, or ``cfg`` names an Airflow connection and no
+        ``options`` were given.
     """
     where = describe_ssh(cfg)
+    if options is None:
+        if cfg.ssh_conn_id:
+            raise SupervisorSSHError(
+                f"{where}: the Airflow connection must be read first; connect through "
+                "airflow_supervisor_async.hooks.ssh (the triggers and operators do), or give `host` and the "
+                "other SSH options explicitly"
+            )
+        options = ssh_options(cfg)
+    options = {
+        **options,
+        "keepalive_interval": cfg.keepalive_interval,
+        "keepalive_count_max": cfg.keepalive_count_max,
+    }
     try:
         async with asyncio.timeout(cfg.connect_timeout):
-            if cfg.ssh_conn_id:
-                conn = await _connect_with_airflow(cfg)
-            else:
-                conn = await asyncssh.connect(**ssh_options(cfg))
+            conn = await asyncssh.connect(**options)
     except SupervisorError:
         raise
     except asyncssh.HostKeyNotVerifiable as exc:

@@ -1,18 +1,18 @@
-"""One SSH connection per (host, port, user) per event loop, shared by every client and trigger in it.
+"""One SSH connection per (host, port, user) per event loop, shared by every client, host and trigger in it.
 
 (Configurations for the same host, port and user that differ in how the host is trusted -- known_hosts,
 ``check_host_key``, key file, Airflow connection id -- get separate connections; see ``SSHConnectionPool.key``.)
 
 - ``get_pool()`` returns the running loop's pool (created on first use).
-- ``pool.lease(cfg)`` counts a user of the connection for ``cfg.pool_key``; ``await lease.release()``
-  gives it back. With no users left, the connection is closed after ``idle_timeout`` seconds
-  (default 60; 0 closes it at once).
-- The connection is opened on first need. Concurrent first users share one connect attempt (no
-  thundering herd: sshd's ``MaxStartups`` drops bursts of new connections).
-- After a drop (sshd died, network gone, keepalive failed) the next call reconnects; the caller that
-  was in flight gets an error.
-- Per destination (remote socket path or remote ``(host, port)``) the connection keeps one local
-  forwarder on a private unix socket in a fresh 0700 temp directory (see ``transports.SSHTransport``).
+- ``pool.lease(cfg)`` counts a user of the connection for ``cfg``; ``await lease.release()`` gives it
+  back. With no users left, the connection is closed after ``idle_timeout`` seconds (default 60).
+- The connection is opened on first need, by the pool's ``connect`` seam (default ``connect_ssh``:
+  explicit options only; ``hooks.ssh.connect_with_airflow`` also reads Airflow connections). Concurrent
+  first users share one connect attempt (sshd's ``MaxStartups`` drops bursts of new connections).
+- After a drop (sshd died, network gone, keepalive failed) the next use reconnects; what was in flight fails.
+- XML-RPC calls open one SSH channel each (direct-streamlocal to a remote unix socket, direct-tcpip to a
+  remote port) and close it with the answer: nothing is held between calls, no local socket or file
+  is ever created. At most ``max_channels`` channels per connection are open at once; more wait.
 
 Everything here runs on one event loop; no locks beyond asyncio's are needed.
 """
@@ -21,24 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import tempfile
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncssh
-
-from .errors import SupervisorError, SupervisorSSHError
-from .ssh import connect_ssh, describe_ssh
+from ..errors import SupervisorError
+from .connect import connect_ssh, describe_ssh
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Hashable
+
+    import asyncssh
 
     from ..config.ssh import SSHConfiguration
 
 __all__ = (
     "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_MAX_CHANNELS",
+    "Destination",
     "PooledSSHConnection",
     "SSHConnectionPool",
     "SSHLease",
@@ -48,24 +47,37 @@ __all__ = (
 
 #: Seconds an unused pooled SSH connection stays open.
 DEFAULT_IDLE_TIMEOUT = 60.0
+#: Channels (calls in flight) open at once on one pooled connection.
+DEFAULT_MAX_CHANNELS = 64
 _CLOSE_TIMEOUT = 5.0
-_PROBE_TIMEOUT = 5.0
 
+#: A remote unix socket path, or a remote ``(host, port)``.
 Destination = str | tuple[str, int]
 T = TypeVar("T")
 
 _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SSHConnectionPool] = weakref.WeakKeyDictionary()
 
 
-def run_in_new_loop(make: Callable[[], Awaitable[T]]) -> T:
+def run_in_new_loop(
+    make: Callable[[], Awaitable[T]],
+    *,
+    connect: Callable[[SSHConfiguration], Awaitable[asyncssh.SSHClientConnection]] | None = None,
+) -> T:
     """Run ``make()`` in a fresh event loop (sync callers: operators, the CLI), then close that loop's
-    pooled SSH connections, which would otherwise outlive the loop."""
+    pooled SSH connections, which would otherwise outlive the loop.
+
+    :param connect: the loop's pool connects with this (default ``connect_ssh``); operators pass
+        ``hooks.ssh.connect_with_airflow`` so that ``ssh_conn_id`` works.
+    """
 
     async def main() -> T:
+        pool = get_pool()
+        if connect is not None:
+            pool.connect = connect
         try:
             return await make()
         finally:
-            await get_pool().close()
+            await pool.close()
 
     return asyncio.run(main())
 
@@ -79,46 +91,8 @@ def get_pool() -> SSHConnectionPool:
     return pool
 
 
-def _tmp_root() -> str:
-    root = tempfile.gettempdir()
-    return root if len(root) <= 60 else "/tmp"  # sun_path holds 108 bytes
-
-
-class _Forward:
-    """A local unix socket forwarded to one remote destination over one SSH connection."""
-
-    def __init__(self, conn: asyncssh.SSHClientConnection, listener: asyncssh.SSHListener, tmpdir: str) -> None:
-        self.conn = conn
-        self.listener = listener
-        self.tmpdir = tmpdir
-        self.path = os.path.join(tmpdir, "rpc.sock")
-
-    @classmethod
-    async def open(cls, conn: asyncssh.SSHClientConnection, dest: Destination) -> _Forward:
-        tmpdir = await asyncio.to_thread(tempfile.mkdtemp, prefix="sv-ssh-", dir=_tmp_root())  # mode 0700
-        path = os.path.join(tmpdir, "rpc.sock")
-        try:
-            if isinstance(dest, str):
-                listener = await conn.forward_local_path(path, dest)
-            else:
-                listener = await conn.forward_local_path_to_port(path, dest[0], dest[1])
-        except BaseException:
-            await asyncio.to_thread(shutil.rmtree, tmpdir, True)
-            raise
-        return cls(conn, listener, tmpdir)
-
-    async def close(self) -> None:
-        try:
-            self.listener.close()
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(_CLOSE_TIMEOUT):
-                    await self.listener.wait_closed()
-        finally:
-            await asyncio.to_thread(shutil.rmtree, self.tmpdir, True)
-
-
 class PooledSSHConnection:
-    """The pool's slot for one (host, port, user): the live connection, its users and forwarders."""
+    """The pool's slot for one (host, port, user): the live connection and its users."""
 
     def __init__(self, pool: SSHConnectionPool, key: Hashable, cfg: SSHConfiguration) -> None:
         self.pool = pool
@@ -127,10 +101,10 @@ class PooledSSHConnection:
         self.refs = 0
         self.connects = 0  #: successful connects so far (1 + reconnects)
         self.conn: asyncssh.SSHClientConnection | None = None
+        #: taken for each channel (call in flight); bounds what sshd and supervisord see at once
+        self.channel_slots = asyncio.Semaphore(pool.max_channels)
         self._connecting: asyncio.Task[asyncssh.SSHClientConnection] | None = None
         self._idle: asyncio.TimerHandle | None = None
-        self._forwards: dict[Destination, _Forward] = {}
-        self._forward_lock = asyncio.Lock()
 
     # -- users ---------------------------------------------------------------------------------------
     def acquire(self) -> None:
@@ -161,6 +135,11 @@ class PooledSSHConnection:
         """A connection is open and not known to be closed."""
         return self.conn is not None and not self.conn.is_closed()
 
+    @property
+    def description(self) -> str:
+        """``ssh://user@host:port``, without secrets."""
+        return describe_ssh(self.cfg)
+
     async def connection(self) -> asyncssh.SSHClientConnection:
         """The live connection, connecting (once, shared by concurrent callers) if there is none."""
         conn = self.conn
@@ -175,8 +154,8 @@ class PooledSSHConnection:
     async def _connect(self) -> asyncssh.SSHClientConnection:
         old, self.conn = self.conn, None
         if old is not None:
-            await self._drop(old)
-        conn = await self.pool._connect(self.cfg)
+            await _drop(old)
+        conn = await self.pool.connect(self.cfg)
         self.conn = conn
         self.connects += 1
         return conn
@@ -186,61 +165,20 @@ class PooledSSHConnection:
         if not task.cancelled():
             task.exception()  # retrieved here so an attempt nobody waits for any more is not reported as lost
 
-    async def _drop(self, conn: asyncssh.SSHClientConnection) -> None:
-        forwards, self._forwards = self._forwards, {}
-        for forward in forwards.values():
-            with contextlib.suppress(Exception):  # close the others and the connection anyway
-                await forward.close()
-        conn.close()
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await conn.wait_closed()
+    async def open_channel(self, factory: Callable[[], Any], dest: Destination) -> tuple[asyncssh.SSHTCPChannel, Any]:
+        """Open one channel to ``dest`` on the live connection; ``factory()`` makes its session (an
+        ``asyncssh.SSHTCPSession``-like protocol). The caller closes the channel. Take a ``channel_slots``
+        slot around the whole use of the channel.
 
-    async def local_path(self, dest: Destination) -> str:
-        """Path of the local unix socket forwarded to ``dest`` over the live connection."""
+        :raises asyncssh.ChannelOpenError: the remote sshd could not connect to ``dest``.
+        """
         conn = await self.connection()
-        forward = self._forwards.get(dest)
-        if forward is not None and forward.conn is conn:
-            return forward.path
-        async with self._forward_lock:
-            conn = await self.connection()
-            forward = self._forwards.get(dest)
-            if forward is not None and forward.conn is conn:
-                return forward.path
-            if forward is not None:
-                del self._forwards[dest]
-                await forward.close()
-            try:
-                forward = await _Forward.open(conn, dest)
-            except (asyncssh.Error, OSError) as exc:
-                raise SupervisorSSHError(
-                    f"cannot forward a local socket to {dest!r} over {describe_ssh(self.cfg)}: {exc}"
-                ) from None
-            self._forwards[dest] = forward
-            return forward.path
-
-    async def explain_failure(self, dest: Destination) -> str | None:
-        """Why a call through the forwarder to ``dest`` may have failed, found by probing; None if unknown."""
-        conn = self.conn
-        where = describe_ssh(self.cfg)
-        if conn is None or conn.is_closed():
-            return f"the SSH connection {where} was lost"
-        try:
-            async with asyncio.timeout(_PROBE_TIMEOUT):
-                if isinstance(dest, str):
-                    _, writer = await conn.open_unix_connection(dest)
-                else:
-                    _, writer = await conn.open_connection(dest[0], dest[1])
-                writer.close()
-        except asyncssh.ChannelOpenError as exc:
-            target = dest if isinstance(dest, str) else f"{dest[0]}:{dest[1]}"
-            return f"the remote host refused to connect to {target} through {where}: {exc.reason}"
-        except (asyncssh.Error, OSError, TimeoutError) as exc:
-            return f"the SSH connection {where} failed: {exc}"
-        return None
+        if isinstance(dest, str):
+            return await conn.create_unix_connection(factory, dest)
+        return await conn.create_connection(factory, dest[0], dest[1])
 
     async def close(self) -> None:
-        """Close the connection and its forwarders (users keep their leases and reconnect on next use)."""
+        """Close the connection (users keep their leases and reconnect on next use)."""
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -250,11 +188,20 @@ class PooledSSHConnection:
                 await connecting
         conn, self.conn = self.conn, None
         if conn is not None:
-            await self._drop(conn)
+            await _drop(conn)
+
+
+async def _drop(conn: asyncssh.SSHClientConnection) -> None:
+    conn.close()
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_CLOSE_TIMEOUT):
+            await conn.wait_closed()
 
 
 class SSHLease:
     """One user's hold on a pooled connection; ``release()`` it when done (or use ``async with``)."""
+
+    __slots__ = ("_entry", "_released")
 
     def __init__(self, entry: PooledSSHConnection) -> None:
         self._entry = entry
@@ -263,24 +210,13 @@ class SSHLease:
     @property
     def entry(self) -> PooledSSHConnection:
         """The pooled connection this lease holds."""
-        return self._entry
-
-    def _check(self) -> PooledSSHConnection:
         if self._released:
             raise SupervisorError("this SSH lease was released")
         return self._entry
 
     async def connection(self) -> asyncssh.SSHClientConnection:
         """The live SSH connection (reconnecting if it dropped), e.g. to run commands or SFTP on it."""
-        return await self._check().connection()
-
-    async def local_path(self, dest: Destination) -> str:
-        """Local unix socket path forwarded to ``dest`` (remote socket path or ``(host, port)``)."""
-        return await self._check().local_path(dest)
-
-    async def explain_failure(self, dest: Destination) -> str | None:
-        """See ``PooledSSHConnection.explain_failure``."""
-        return await self._check().explain_failure(dest)
+        return await self.entry.connection()
 
     async def release(self) -> None:
         """Give the connection back to the pool (idempotent)."""
@@ -296,10 +232,12 @@ class SSHLease:
 
 
 class SSHConnectionPool:
-    """SSH connections keyed by ``SSHConfiguration.pool_key`` (host, port, user), for one event loop.
+    """SSH connections keyed by ``SSHConnectionPool.key(cfg)``, for one event loop.
 
     :param idle_timeout: seconds a connection without users stays open. Default 60.
-    :param connect: coroutine function opening a connection (default ``connect_ssh``); for tests.
+    :param connect: coroutine function opening a connection for a configuration (default ``connect_ssh``,
+        explicit options only). Also settable later as ``pool.connect``: it is only called to (re)connect.
+    :param max_channels: channels open at once per connection (calls in flight); more wait. Default 64.
     """
 
     def __init__(
@@ -307,9 +245,13 @@ class SSHConnectionPool:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         *,
         connect: Callable[[SSHConfiguration], Awaitable[asyncssh.SSHClientConnection]] = connect_ssh,
+        max_channels: int = DEFAULT_MAX_CHANNELS,
     ) -> None:
+        if max_channels < 1:
+            raise ValueError("max_channels must be at least 1")
         self.idle_timeout = float(idle_timeout)
-        self._connect = connect
+        self.connect = connect
+        self.max_channels = int(max_channels)
         self._entries: dict[Hashable, PooledSSHConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
