@@ -33,7 +33,7 @@ from ..errors import (
     SupervisorProtocolError,
     SupervisorTimeoutError,
 )
-from .http import HTTPExchange
+from .http import HTTPExchange, post
 from .models import LogTail, ProcessInfo, ProcessStatus, ReloadResult, SupervisorState
 from .transports import SSHTransport, TCPTransport, Transport, UnixSocketTransport
 from .xmlrpc import decode_response_async, encode_request
@@ -113,6 +113,7 @@ class SupervisorClient:
         if username:  # supervisord checks basic auth only when it has a username configured
             token = base64.b64encode(f"{username}:{secret or ''}".encode()).decode("ascii")
             self._headers.append(("Authorization", f"Basic {token}"))
+        self._head: tuple[int, Any] = (-1, None)  # (body length, request head) of the last call: polls repeat it
 
     # -- constructors --------------------------------------------------------------------------------
     @classmethod
@@ -234,7 +235,10 @@ class SupervisorClient:
         exchange = HTTPExchange(
             method, self._where, max_body=self.max_response_bytes, quickack=transport.quickack, username=self.username
         )
-        request = exchange.frame(transport.rpcpath, self._headers, body)
+        length, head = self._head
+        if length != len(body):
+            self._head = len(body), (head := post(transport.rpcpath, self._headers, len(body)))
+        request = exchange.frame(head, body)
         answered = exchange.done
         connected = False
         try:

@@ -22,16 +22,24 @@ import h11
 
 from ..errors import ResponseTooLargeError, SupervisorAuthError, SupervisorConnectionError, SupervisorProtocolError
 
-__all__ = ("HTTPExchange",)
+__all__ = ("HTTPExchange", "post")
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 _SERVER_EVENTS = 64 * 1024  # largest incomplete event (status line + headers) h11 buffers
+_END = h11.EndOfMessage()
+
+
+def post(target: str, headers: list[tuple[str, str]], length: int) -> h11.Request:
+    """The head of a ``POST target`` with ``headers`` and a body of ``length`` bytes, asking the server to close
+    the connection after its answer. Build it once per target and length: h11 validates the headers here."""
+    return h11.Request(
+        method="POST", target=target, headers=[*headers, ("Content-Length", str(length)), ("Connection", "close")]
+    )
 
 
 class HTTPExchange:
     """Send one request, collect its answer into ``done`` (a future of the body bytes).
 
-    :param request: the whole request (``build_request``), written by the opener once connected.
     :param method: XML-RPC method, for messages.
     :param where: endpoint description (no secrets), for messages.
     :param username: basic-auth user, for the 401 message (None: no credentials were sent).
@@ -71,18 +79,12 @@ class HTTPExchange:
         self.transport: Any = None
         self.done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
 
-    def frame(self, target: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
-        """The request bytes: ``POST target`` with ``headers`` (Content-Length and Connection added) and ``body``."""
+    def frame(self, request: h11.Request, body: bytes) -> bytes:
+        """The bytes to send: ``request`` (see ``post``; reusable, h11 events are immutable) and ``body``."""
         framer = self._h11
-        head = framer.send(
-            h11.Request(
-                method="POST",
-                target=target,
-                headers=[*headers, ("Content-Length", str(len(body))), ("Connection", "close")],
-            )
-        )
+        head = framer.send(request)
         framer.send(h11.Data(data=body))
-        framer.send(h11.EndOfMessage())
+        framer.send(_END)
         return (head or b"") + body
 
     # -- protocol / session callbacks ----------------------------------------------------------------

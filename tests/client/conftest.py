@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import signal
@@ -63,6 +64,30 @@ async def client(request: pytest.FixtureRequest, supervisord: RunningSupervisord
     """A client of the standard test supervisord, over its unix socket and over TCP."""
     async with client_for(supervisord, request.param) as c:
         yield c
+
+
+@contextlib.asynccontextmanager
+async def longest_loop_step() -> AsyncIterator[list[float]]:
+    """Measure, while inside, the longest step of the event loop (one callback or one task step) in CPU
+    seconds of the loop's thread: what the code costs, whatever else the machine runs meanwhile (asyncio's
+    debug mode measures wall time, which a busy machine inflates). Yields ``[seconds]``; a step counts once
+    it ended, so the block's own last step is ended before leaving."""
+    longest = [0.0]
+    run = asyncio.events.Handle._run
+
+    def timed(handle: asyncio.events.Handle) -> None:
+        started = time.thread_time()
+        try:
+            run(handle)
+        finally:
+            longest[0] = max(longest[0], time.thread_time() - started)
+
+    asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+    try:
+        yield longest
+        await asyncio.sleep(0)  # end the caller's current step, so that it is measured too
+    finally:
+        asyncio.events.Handle._run = run  # type: ignore[method-assign]
 
 
 async def assert_stopped_supervisord_times_out(client: SupervisorClient, pid: int) -> None:
