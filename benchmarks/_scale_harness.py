@@ -9,11 +9,16 @@ parent's death, through PR_SET_PDEATHSIG).
 What it does, like the Airflow triggerer (``airflow/jobs/triggerer_job_runner.py``):
 
 - one default asyncio event loop (``asyncio.run``; the triggerer does not use uvloop);
+- the soft ``RLIMIT_NOFILE`` is set to the spec's ``nofile`` (``ulimit -n``; 1024 by default, a common
+  service default);
 - each trigger is re-created from its ``serialize()`` output (classpath + kwargs through JSON, so each
   holds its own copy of its kwargs, as rows loaded from the database do) and consumed as an async
-  generator in its own task, after ``greenback.ensure_portal()`` as ``run_trigger`` does;
-- ``SupervisorClient.get_all_process_info`` is wrapped (here, in this process only) to time each
-  round trip and attribute it to its trigger through a context variable.
+  generator in its own task, after ``greenback.ensure_portal()`` as ``run_trigger`` does. The spec names
+  the trigger class and the kwargs of each trigger (``SupervisorProgramsTrigger``, or the SSH provider's
+  ``SSHRemoteJobTrigger`` for the side-by-side comparison);
+- the trigger's poll (``SupervisorClient.get_all_process_info``; for the provider's trigger its first
+  remote command, ``_check_completion``) is wrapped (here, in this process only) to time each round trip
+  and attribute it to its trigger through a context variable.
 
 Everything measured is written to RESULT.json; nothing is printed on stdout.
 """
@@ -29,6 +34,7 @@ import importlib
 import json
 import os
 import re
+import resource
 import signal
 import sys
 import time
@@ -38,8 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from airflow_supervisor_async.client import SupervisorClient, get_pool, shared_client_count
-from airflow_supervisor_async.triggers.programs import SupervisorProgramsTrigger
+from airflow_supervisor_async.client import get_pool, shared_client_count
 from tests.fixtures.supervisord import descendants
 
 if TYPE_CHECKING:
@@ -61,12 +66,26 @@ def rss_kib() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` in seconds (0 if it is gone)."""
+    """utime + stime of ``pid``, plus that of its children it waited for (an sshd session's shells), in
+    seconds (0 if it is gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(int(value) for value in fields[11:15]) / CLK_TCK
+
+
+def rss_of(pids: Iterable[int]) -> tuple[int, float]:
+    """(how many of ``pids`` are alive, their summed VmRSS in MiB)."""
+    alive, kib = 0, 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        alive += 1
+        kib += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return alive, round(kib / 1024, 1)
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -194,11 +213,27 @@ class Probe:
             self.errors[key] = self.errors.get(key, 0) + 1
 
 
-def instrument(probe: Probe) -> None:
-    """Time every ``get_all_process_info`` round trip (in this benchmark process only)."""
-    original = SupervisorClient.get_all_process_info
+POLLS = {  # trigger classpath -> (module, class, method) that one poll of it goes through
+    "airflow_supervisor_async.triggers.programs.SupervisorProgramsTrigger": (
+        "airflow_supervisor_async.client.client",
+        "SupervisorClient",
+        "get_all_process_info",
+    ),
+    "airflow.providers.ssh.triggers.ssh_remote_job.SSHRemoteJobTrigger": (
+        "airflow.providers.ssh.triggers.ssh_remote_job",
+        "SSHRemoteJobTrigger",
+        "_check_completion",
+    ),
+}
 
-    async def timed(self: SupervisorClient, *args: Any, **kwargs: Any) -> Any:
+
+def instrument(probe: Probe, classpath: str) -> None:
+    """Time every poll of the triggers of ``classpath`` (in this benchmark process only)."""
+    module, name, method = POLLS[classpath]
+    owner = getattr(importlib.import_module(module), name)
+    original = getattr(owner, method)
+
+    async def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         index = TRIGGER_INDEX.get()
         in_window = probe.begin(index, started)
@@ -210,7 +245,7 @@ def instrument(probe: Probe) -> None:
         probe.end(index, started, None, in_window)
         return result
 
-    SupervisorClient.get_all_process_info = timed  # type: ignore[method-assign]
+    setattr(owner, method, timed)
 
 
 def timed_full_gc() -> float:
@@ -221,10 +256,10 @@ def timed_full_gc() -> float:
 
 
 class GcWatch:
-    """Garbage collector pauses (all generations) while ``recording``: a long one stalls every trigger."""
+    """Garbage collector pauses by generation while ``recording``: a long one stalls every trigger."""
 
     def __init__(self) -> None:
-        self.pauses: list[float] = []
+        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
         self.recording = False
         self._started = 0.0
 
@@ -232,7 +267,17 @@ class GcWatch:
         if phase == "start":
             self._started = time.perf_counter()
         elif self.recording:
-            self.pauses.append(time.perf_counter() - self._started)
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def summary(self) -> dict[str, Any]:
+        by_generation = {g: [p for gen, p in self.pauses if gen == g] for g in (0, 1, 2)}
+        return {
+            "gc_runs": len(self.pauses),
+            "gc_pause_max_ms": ms(max((p for _, p in self.pauses), default=None), 1),
+            "gc_runs_by_generation": [len(by_generation[g]) for g in (0, 1, 2)],
+            "gc_ms_by_generation": [round(1000 * sum(by_generation[g]), 1) for g in (0, 1, 2)],
+            "full_gc_pause_max_ms": ms(max(by_generation[2], default=None), 1),
+        }
 
 
 async def lag_probe(samples: list[float], recording: Callable[[], bool]) -> None:
@@ -247,14 +292,11 @@ async def lag_probe(samples: list[float], recording: Callable[[], bool]) -> None
 # -- the triggerer's way of running triggers ---------------------------------------------------------------
 def make_triggers(spec: dict[str, Any]) -> list[BaseTrigger]:
     """N triggers, each re-created from a serialized row, as the triggerer loads them."""
-    deadline = time.time() + 24 * 3600  # far away: the triggers keep watching for the whole case
+    module, _, name = spec["classpath"].rpartition(".")
+    template_class = getattr(importlib.import_module(module), name)
     rows: list[str] = []
     for i in range(spec["n"]):
-        endpoint = spec["endpoints"][i % len(spec["endpoints"])]
-        template = SupervisorProgramsTrigger(
-            endpoint=endpoint, programs=spec["programs"], check_interval=spec["interval"], deadline=deadline
-        )
-        classpath, kwargs = template.serialize()
+        classpath, kwargs = template_class(**spec["kwargs"][i % len(spec["kwargs"])]).serialize()
         rows.append(json.dumps([classpath, kwargs]))
     classes: dict[str, type[BaseTrigger]] = {}  # the triggerer caches trigger classes by classpath too
     triggers = []
@@ -301,10 +343,31 @@ async def _cancel_all(tasks: list[asyncio.Task[None]]) -> dict[str, Any]:
     }
 
 
+#: What a triggerer has imported before it runs a trigger of each kind (so that the RSS and objects measured
+#: per trigger are the triggers', not the modules'): the trigger's module and what its first poll imports.
+PRELOAD = {
+    "airflow_supervisor_async.triggers.programs.SupervisorProgramsTrigger": [
+        "airflow_supervisor_async.triggers.programs",
+        "airflow.providers.common.compat.connection",
+    ],
+    "airflow.providers.ssh.triggers.ssh_remote_job.SSHRemoteJobTrigger": [
+        "airflow.providers.ssh.triggers.ssh_remote_job",
+        "airflow.providers.common.compat.connection",
+    ],
+}
+
+
+def preload(classpath: str, greenback_portal: bool) -> None:
+    for module in PRELOAD[classpath] + (["greenback"] if greenback_portal else []):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+
 async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     n, interval, window = spec["n"], float(spec["interval"]), float(spec["window"])
     probe = Probe(n)
-    instrument(probe)
+    preload(spec["classpath"], spec["greenback"])
+    instrument(probe, spec["classpath"])
     greenback_portal = spec["greenback"] and os.environ.get("AIRFLOW_DISABLE_GREENBACK_PORTAL", "").lower() != "true"
     lags: list[float] = []
     gc_watch = GcWatch()
@@ -353,8 +416,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             full_gc_after = timed_full_gc()
             objects_after = len(gc.get_objects())
             rss_after = rss_kib()
-            open_fds = len(os.listdir("/proc/self/fd"))
+            open_fds = len(os.listdir("/proc/self/fd")) - 1  # not the fd listdir itself used
             ssh_sshd = established(sshd_port) if sshd_port else 0
+            sshd_processes, sshd_rss = rss_of([sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])
         polls = len(probe.latencies) + sum(probe.errors.values())
         due = n * wall / interval
         late_limit = 1.5 * interval
@@ -385,8 +449,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "loop_lag_max_ms": ms(max(lags, default=None), 1),
             "gc_objects_per_trigger": round((objects_after - objects_before) / n, 1),
             "full_gc_ms_before_after": [ms(full_gc_before, 1), ms(full_gc_after, 1)],
-            "gc_runs": len(gc_watch.pauses),
-            "gc_pause_max_ms": ms(max(gc_watch.pauses, default=None), 1),
+            **gc_watch.summary(),
             "supervisord_cpu_pct_sum": round(100 * sum(sv_cpu.values()) / wall, 1),
             "supervisord_cpu_pct_max": round(100 * max(sv_cpu.values(), default=0.0) / wall, 1),
             "supervisord_cpu_ms_per_call": round(1000 * sum(sv_cpu.values()) / polls, 3) if polls else None,
@@ -397,6 +460,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "open_fds": open_fds,
             "ssh_connections_pool": get_pool().live_connections(),
             "ssh_connections_sshd": ssh_sshd,
+            "sshd_processes": sshd_processes,
+            "sshd_rss_mib": sshd_rss,
             "events_fired": len(events),
             "event_examples": [str(e)[:300] for e in events[:2]],
         }
@@ -432,6 +497,9 @@ def _die_with_parent() -> None:
 def main(argv: list[str]) -> int:
     _die_with_parent()
     spec = json.loads(Path(argv[0]).read_text())
+    if spec.get("nofile"):  # ulimit -n, as a service manager would set it
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(int(spec["nofile"]), hard), hard))
     try:
         result = asyncio.run(amain(spec))  # the default event loop, as the triggerer's asyncio.run(self.arun())
     except (KeyboardInterrupt, asyncio.CancelledError):

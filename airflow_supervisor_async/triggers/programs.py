@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from ..client import SupervisorAuthError, SupervisorError, SupervisorTimeoutError, shared_client
+from ..client import SupervisorAuthError, SupervisorError, shared_client
 from ..hooks.ssh import airflow_pool
 from ..hooks.supervisor import SupervisorHook
 from .outcome import Outcome, judge, program_summary
@@ -108,12 +108,19 @@ class SupervisorProgramsTrigger(BaseTrigger):
         )
 
     # -- the loop ----------------------------------------------------------------------------
+    def client_options(self) -> dict[str, float]:
+        """The client's deadlines: ``call_timeout`` in all, a third of it (at most 10 s) to connect."""
+        connect = min(10.0, self.poll_timeout / 3)
+        return {"connect_timeout": connect, "read_timeout": self.poll_timeout - connect}
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = SupervisorHook(self.endpoint)
+        endpoint = await hook.aresolve()
+        del hook  # nothing of it is needed while watching: thousands of triggers keep less alive
         # every trigger of the triggerer's loop watching the same supervisord shares one client; SSH
         # endpoints share the loop's pooled connection per host (which reads Airflow SSH connections)
-        async with shared_client(await hook.aresolve(), pool=airflow_pool()) as client:
-            event = await self._watch(client, hook.endpoint.describe())
+        async with shared_client(endpoint, pool=airflow_pool(), **self.client_options()) as client:
+            event = await self._watch(client, endpoint.describe())
         yield TriggerEvent(event)
 
     async def _watch(self, client: SupervisorClient, where: str) -> dict[str, Any]:
@@ -146,16 +153,10 @@ class SupervisorProgramsTrigger(BaseTrigger):
     async def poll(self, client: SupervisorClient, where: str) -> dict[str, Any] | None:
         """One look at the programs: the event payload if monitoring is over, else None.
 
-        Bounded by ``call_timeout`` seconds (and as much again for the log tails of failed programs).
-        Raises ``SupervisorError`` when supervisord cannot be asked.
+        Bounded by the client's deadlines (the trigger's own client: ``call_timeout`` seconds in all; the log
+        tails of failed programs get as much again). Raises ``SupervisorError`` when supervisord cannot be asked.
         """
-        try:
-            async with asyncio.timeout(self.poll_timeout):
-                infos = await client.get_all_process_info()
-        except TimeoutError:
-            raise SupervisorTimeoutError(
-                f"supervisor.getAllProcessInfo: no answer from {where} within {self.poll_timeout:g} s"
-            ) from None
+        infos = await client.get_all_process_info()
         verdict = judge(infos, self.programs, self.exitcodes)
         if verdict.outcome is not None:
             logs = await self._log_tails(client, verdict.failed)
