@@ -40,7 +40,7 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
             "a blocking supervisor call inside a running event loop would stall it: "
             "await the async API (SupervisorClient, host.lifecycle) instead"
         )
-    from .client.ssh_pool import run_in_new_loop
+    from .hooks.ssh import run_in_new_loop  # reads Airflow SSH connections when the job names one
 
     return run_in_new_loop(make)
 

@@ -1,9 +1,9 @@
 """One client per supervisord endpoint per event loop, shared by everything in the loop.
 
 A triggerer runs every trigger in one event loop; a thousand triggers watching jobs on ten
-supervisords then share ten clients (each with at most ``max_connections`` HTTP connections, i.e.
-SSH channels for remote hosts) instead of opening a thousand connections. Reference-counted: the
-client closes when its last user leaves.
+supervisords then share ten clients instead of holding a thousand. (A client holds no connection
+between calls anyway; what it keeps is its settings and, for SSH, a lease on the host's pooled
+connection.) Reference-counted: the client closes when its last user leaves.
 """
 
 from __future__ import annotations
