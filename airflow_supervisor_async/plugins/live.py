@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 @contextlib.asynccontextmanager
 async def job_client(job: JobRecord, timeout: float) -> AsyncIterator[SupervisorClient]:
     """The loop's shared client for the job's supervisord, credentials read from its Airflow connection."""
-    endpoint = await SupervisorHook(job.registration.endpoint).aresolve()
+    async with asyncio.timeout(timeout):  # the Airflow connection lookup may be a secrets-backend call
+        endpoint = await SupervisorHook(job.registration.endpoint).aresolve()
     async with shared_client(endpoint, connect_timeout=timeout, read_timeout=timeout) as client:
         yield client
 
@@ -70,7 +71,8 @@ async def read_job(job: JobRecord, timeout: float, *, here: str | None = None) -
     except SupervisorError as exc:
         error = str(exc)
     except Exception as exc:  # e.g. a missing Airflow connection: this job's problem, not the page's
-        log.warning("supervisor page: reading %s/%s failed", job.dag_id, job.prefix, exc_info=True)
+        # shown on the page at every refresh; the traceback only at debug level to spare the log
+        log.debug("supervisor page: reading %s/%s failed", job.dag_id, job.prefix, exc_info=True)
         error = f"{type(exc).__name__}: {exc}"
     else:
         return view | {"programs": [row.model_dump() for row in rows]}
