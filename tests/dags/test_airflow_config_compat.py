@@ -8,6 +8,7 @@ targets resolve to this package).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def run_python(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=180, check=False)
 
 
+@pytest.mark.slow
 def test_seed_airflow_config_example_builds_the_same_dag(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
     yaml = SEED_AIRFLOW_CONFIG.replace("airflow_config.DefaultArgs", "airflow_config.TaskArgs")
@@ -67,62 +69,76 @@ def test_seed_airflow_config_example_builds_the_same_dag(tmp_path: Path) -> None
 
 
 SEED_TASKS_DAG = """
-import sys
+import sys, traceback
 from airflow_config import load_config
 import airflow_supervisor_async  # as the DAG file of the seed imported airflow_supervisor
 
-cfg = load_config("config", "config_tasks", sys.argv[1:])
-model = cfg.dags["example_dag"]
-try:
-    code = model.render()
-except Exception as exc:
-    print("RENDER REFUSED", exc)
-else:
-    rendered = {}
-    exec(code, rendered)  # the DAG file airflow-config renders
-    dag = rendered["dag"]
-    print("TASKS", len(dag.task_dict), len(model.instantiate().task_dict))
-    print("PRE", sorted(dag.task_dict["pre"].downstream_task_ids))
-    print("POST", sorted(dag.task_dict["post"].upstream_task_ids))
-    print("HOST", rendered["run"].cfg.ssh.host)
+TASK = "dags.example_dag.tasks.run"
+CASES = {  # one Airflow import for the three cases
+    "host": [f"~{TASK}.cfg.password", f"+{TASK}.host=feed-1.internal"],
+    "no-host": [f"~{TASK}.cfg.password"],
+    "password": [f"+{TASK}.cfg.username=airflow"],
+}
+for case, overrides in CASES.items():
+    print("CASE", case)
+    try:
+        model = load_config("config", "config_tasks", overrides).dags["example_dag"]
+        try:
+            code = model.render()
+        except Exception as exc:
+            print("RENDER REFUSED", exc)
+            continue
+        rendered = {}
+        exec(code, rendered)  # the DAG file airflow-config renders
+        dag = rendered["dag"]
+        print("TASKS", len(dag.task_dict), len(model.instantiate().task_dict))
+        print("PRE", sorted(dag.task_dict["pre"].downstream_task_ids))
+        print("POST", sorted(dag.task_dict["post"].upstream_task_ids))
+        print("HOST", rendered["run"].cfg.ssh.host)
+    except Exception as exc:
+        print("FAILED", exc)
+print("CASE end")
 """
 
 
-def _seed_tasks(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
-    shutil.copytree(SEED_CONFIG, tmp_path / "config")
-    (tmp_path / "dag.py").write_text(SEED_TASKS_DAG)
-    return subprocess.run(
-        [sys.executable, str(tmp_path / "dag.py"), *overrides], capture_output=True, text=True, timeout=180, check=False
-    )
+@pytest.fixture(scope="module")
+def seed_tasks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The output of each case of the seed's config_tasks.yaml (see ``SEED_TASKS_DAG``), and the warnings."""
+    folder = tmp_path_factory.mktemp("seed-tasks")
+    shutil.copytree(SEED_CONFIG, folder / "config")
+    (folder / "dag.py").write_text(SEED_TASKS_DAG)
+    result = run_python(folder / "dag.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    cases = dict(re.findall(r"^CASE (\S+)\n(.*?)(?=^CASE )", result.stdout, flags=re.MULTILINE | re.DOTALL))
+    cases["log"] = result.stdout + result.stderr
+    return cases
 
 
-def test_seed_config_tasks_yaml_declares_the_job_as_a_task(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_seed_config_tasks_yaml_declares_the_job_as_a_task(seed_tasks: dict[str, str]) -> None:
     # The seed's config_tasks.yaml: a SupervisorSSHTask between two BashTasks. It has a lone password (which
     # supervisord 4 refuses) and no host: here the host comes from the task's `host` argument, as in the seed.
-    result = _seed_tasks(
-        tmp_path, "~dags.example_dag.tasks.run.cfg.password", "+dags.example_dag.tasks.run.host=feed-1.internal"
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "TASKS 12 12" in result.stdout  # pre, the ten steps, post: rendered and instantiated
-    assert "PRE ['example_dag-configure-supervisor']" in result.stdout
-    assert "POST ['example_dag-unconfigure-supervisor']" in result.stdout
-    assert "HOST feed-1.internal" in result.stdout
-    assert "`ssh_operator_args.cmd_timeout` is dropped" in result.stdout + result.stderr
+    out = seed_tasks["host"]
+    assert "TASKS 12 12" in out, out  # pre, the ten steps, post: rendered and instantiated
+    assert "PRE ['example_dag-configure-supervisor']" in out
+    assert "POST ['example_dag-unconfigure-supervisor']" in out
+    assert "HOST feed-1.internal" in out
+    assert "`ssh_operator_args.cmd_timeout` is dropped" in seed_tasks["log"]
 
 
-def test_seed_config_tasks_without_a_host_fails_when_the_dag_is_built(tmp_path: Path) -> None:
-    result = _seed_tasks(tmp_path, "~dags.example_dag.tasks.run.cfg.password")
-    assert result.returncode != 0
-    assert "invalid supervisor configuration in DAG example_dag" in result.stderr
-    assert "ssh: no host to run supervisord on" in result.stderr, result.stderr[-2000:]
+@pytest.mark.slow
+def test_seed_config_tasks_without_a_host_fails_when_the_dag_is_built(seed_tasks: dict[str, str]) -> None:
+    out = seed_tasks["no-host"]
+    assert "FAILED invalid supervisor configuration in DAG example_dag" in out, out
+    assert "ssh: no host to run supervisord on" in out
 
 
-def test_a_password_is_never_rendered_into_dag_code(tmp_path: Path) -> None:
-    result = _seed_tasks(tmp_path, "+dags.example_dag.tasks.run.cfg.username=airflow")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "RENDER REFUSED" in result.stdout
-    assert "cfg.airflow.password: a password is never rendered into DAG code" in result.stdout
-    assert "'test'" not in result.stdout
+@pytest.mark.slow
+def test_a_password_is_never_rendered_into_dag_code(seed_tasks: dict[str, str]) -> None:
+    out = seed_tasks["password"]
+    assert "RENDER REFUSED" in out, out
+    assert "cfg.airflow.password: a password is never rendered into DAG code" in out
+    assert "'test'" not in out
 
 
 YAML_JOB = """\
@@ -208,3 +224,27 @@ def test_a_job_declared_in_airflow_config_yaml_runs(airflow_home: Any) -> None:
         if pid_file.exists():
             subprocess.run(["kill", "-KILL", pid_file.read_text().strip()], check=False)
         shutil.rmtree(working_dir, ignore_errors=True)
+
+
+def test_supervisor_ssh_takes_the_seeds_host_and_port_arguments() -> None:
+    from airflow.sdk import DAG
+    from airflow_pydantic import Host, Port
+
+    from airflow_supervisor_async import ConfigurationError, SupervisorSSH
+
+    cfg = {"program": {"feed": {"command": "python feed.py"}}, "ssh": {"known_hosts": "/etc/ssh/known"}}
+    host = Host(name="feed-1", username="svc", key_file="/keys/feed", pool={"pool": "feed-hosts"})
+    with DAG(dag_id="ssh_args", schedule=None) as dag:
+        block = SupervisorSSH(dag=dag, cfg=cfg, host=host, port=Port(name="rpc", host=host, port=9001))
+    ssh = block.cfg.ssh
+    assert (ssh.host, ssh.username, str(ssh.key_file), str(ssh.known_hosts)) == (
+        "feed-1",
+        "svc",
+        "/keys/feed",
+        "/etc/ssh/known",
+    )
+    assert block.cfg.pool == "feed-hosts"
+    assert block.cfg.airflow.port == "*:9001"  # supervisord listens as with airflow-supervisor
+    assert block.cfg.xmlrpc_endpoint().unix_socket is not None  # Airflow still goes through SSH
+    with DAG(dag_id="ssh_password", schedule=None) as dag, pytest.raises(ConfigurationError, match=r"host\.password"):
+        SupervisorSSH(dag=dag, cfg=cfg, host=Host(name="feed-1", password="hunter2"))
