@@ -11,10 +11,12 @@ from datetime import time, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from .base import ExitCodes
 from .control import JobControl
 from .endpoint import XmlRpcEndpoint
+from .errors import ConfigurationError, format_validation_error
 from .files import atomic_write_text
 from .sections import (
     InetHttpServerConfiguration,
@@ -107,9 +109,10 @@ class AirflowConfiguration(BaseModel):
     startretries: int | None = Field(
         default=None, ge=0, description="Spawn attempts before FATAL. Default: supervisord's (3)."
     )
-    exitcodes: list[int] = Field(
+    exitcodes: ExitCodes = Field(
         default_factory=lambda: [0],
-        description="Exit codes that mean success: a program exiting with one of these is done, any other is failed.",
+        description="Exit codes that mean success (0-255): a program exiting with one of these is done, any other "
+        "is failed.",
     )
     stopsignal: Signal = Field(default="TERM", description="Signal sent to stop a program.")
     stopwaitsecs: int = Field(
@@ -378,8 +381,12 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
         return SupervisorConfiguration.model_validate(data)
 
     def to_conf(self) -> str:
-        """Render the supervisord.conf text, Airflow defaults included."""
-        return self.effective_configuration().to_conf()
+        """Render the supervisord.conf text, Airflow defaults included (raises ``ConfigurationError``)."""
+        try:
+            effective = self.effective_configuration()
+        except ValidationError as exc:  # a default combined with a value given elsewhere; name the rendered field
+            raise ConfigurationError(format_validation_error(exc)) from exc
+        return effective.to_conf()
 
     def config_file_mode(self) -> int:
         """File mode of the rendered config: 0600 whenever it holds a password hash."""

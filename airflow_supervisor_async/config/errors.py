@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ def _masked(value: Any) -> Any:
 def _describe_input(loc: tuple[int | str, ...], value: Any) -> str:
     if any(str(part).lower() in _SECRET_KEYS for part in loc):
         return "<hidden>"
+    if isinstance(value, timedelta):  # as given (seconds), not as timedelta(days=-1, seconds=86397)
+        seconds = value.total_seconds()
+        return f"{int(seconds) if seconds.is_integer() else seconds} s"
     text = repr(_masked(value))
     return text if len(text) <= 80 else text[:77] + "..."
 

@@ -27,6 +27,8 @@ M = TypeVar("M", bound="BaseModel")
 # `_target_` modules we understand: this package and the library it grew from.
 _TARGET_PACKAGES = ("airflow_supervisor_async", "airflow_supervisor", "supervisor_pydantic")
 _AIRFLOW_CONFIG_TARGETS = ("airflow_config.Configuration",)
+# keys only a remote (SSH) job has: a document with one of them and no `_target_` is read as one
+_SSH_KEYS = frozenset({"ssh", "ssh_operator_args", "command_prefix"})
 
 
 def read_source(source: str | Path) -> tuple[str, str]:
@@ -133,12 +135,48 @@ def load_configuration(
     text, where = read_source(source)
     try:
         conf = OmegaConf.create(text)
-        if overrides:
-            conf = OmegaConf.merge(conf, OmegaConf.from_dotlist(list(overrides)))
-        data = OmegaConf.to_container(conf, resolve=True)
     except (OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
-        raise ConfigurationError([("(yaml)", str(exc).splitlines()[0])], source=where) from exc
+        raise ConfigurationError([("(yaml)", _yaml_problem(exc))], source=where) from exc
+    try:
+        if overrides:
+            conf = OmegaConf.merge(conf, OmegaConf.from_dotlist([_override_as_yaml(item) for item in overrides]))
+    except (OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
+        raise ConfigurationError([("(overrides)", _yaml_problem(exc))], source=where) from exc
+    try:
+        data = OmegaConf.to_container(conf, resolve=True)
+    except (OmegaConfBaseException, ValueError) as exc:  # e.g. an interpolation of a missing key
+        raise ConfigurationError([("(yaml)", _yaml_problem(exc))], source=where) from exc
     return validate_document(cls, data, where, key=key)
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """One line for a YAML or OmegaConf error, keeping the line and column YAML gives."""
+    import yaml
+
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        text = f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+        if exc.context and exc.context_mark is not None:
+            start = exc.context_mark
+            text += f" ({exc.context} started at line {start.line + 1}, column {start.column + 1})"
+        return text
+    return str(exc).splitlines()[0]
+
+
+def _override_as_yaml(item: str) -> str:
+    """``key=value`` with ``value`` quoted as a string when it is not valid YAML (``*:9091``, ``@x``, ``a: b``)."""
+    import json
+
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise ValueError(f"override {item!r} is not KEY=VALUE")
+    try:
+        yaml.safe_load(value)
+    except yaml.YAMLError:
+        return f"{key}={json.dumps(value)}"  # a JSON string is a YAML double-quoted string
+    return item
 
 
 def validate_document(cls: type[M], data: Any, where: str, *, key: str | None = None) -> M:
@@ -157,6 +195,8 @@ def validate_document(cls: type[M], data: Any, where: str, *, key: str | None = 
         data, prefix = _pick_extension(data, key, where)
 
     target_name = _target_class(str(data.get("_target_", "")))
+    if target_name is None and _SSH_KEYS & data.keys():
+        target_name = "SupervisorSSHAirflowConfiguration"  # a remote job written without `_target_`
     target_cls: type[M] = cls
     if target_name is not None:
         candidate = _known_classes().get(target_name)
@@ -194,6 +234,5 @@ def coerce_job(value: Any, *, remote: bool = False, where: str = "cfg") -> Super
     if not isinstance(value, Mapping):
         raise ConfigurationError([(where, f"expected a job configuration or a mapping, got {type(value).__name__}")])
     data = dict(value)
-    ssh_keys = {"ssh", "ssh_operator_args", "command_prefix"}
-    cls = SupervisorSSHAirflowConfiguration if remote or ssh_keys & data.keys() else SupervisorAirflowConfiguration
+    cls = SupervisorSSHAirflowConfiguration if remote or _SSH_KEYS & data.keys() else SupervisorAirflowConfiguration
     return validate_document(cls, data, where)

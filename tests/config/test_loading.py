@@ -99,6 +99,9 @@ def test_ssh_target_selects_the_remote_class() -> None:
         ("- just\n- a list", "expected a mapping"),
         ("program:\n  feed:\n    command: ${missing}\n", "(yaml)"),
         ("program: {feed: {command: ${missing}}}", "(yaml)"),
+        ("program:\n  a: [1\n  b: 2\n", "(yaml): line 3, column 4: expected ',' or ']', but got ':'"),
+        ("program: {feed: {command: x}}\nairflow: {exitcodes: [0, 300]}", "airflow.exitcodes[1]: "),
+        ("program: {feed: {command: x}}\ncheck_interval: -3", "greater than 0 seconds (got -3 s)"),
     ],
 )
 def test_errors_name_the_path(text: str, expected: str) -> None:
@@ -106,6 +109,37 @@ def test_errors_name_the_path(text: str, expected: str) -> None:
         SupervisorAirflowConfiguration.load(text)
     assert expected in str(info.value)
     assert "hunter2" not in str(info.value)
+
+
+def test_a_remote_job_is_recognised_by_its_ssh_key_without_target() -> None:
+    cfg = SupervisorAirflowConfiguration.load("ssh: {host: example.internal}\nprogram: {feed: {command: x}}\n")
+    assert isinstance(cfg, SupervisorSSHAirflowConfiguration)
+    assert cfg.ssh.host == "example.internal"
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "value"),
+    [
+        ("airflow.port=*:9091", ("airflow", "port"), "*:9091"),  # not YAML (an alias): taken as a string
+        ("program.feed.command=@daily job", ("program", "feed", "command"), "@daily job"),
+        ("check_interval=7", ("check_interval",), 7),  # YAML values keep their type
+    ],
+)
+def test_set_values_that_are_not_yaml_are_strings(override: str, field: tuple[str, ...], value: object) -> None:
+    cfg = SupervisorAirflowConfiguration.load(
+        "program: {feed: {command: x}}\nairflow: {username: u, password: p}\n", [override]
+    )
+    found: object = cfg
+    for part in field:
+        found = found[part] if isinstance(found, dict) else getattr(found, part)
+    if field == ("check_interval",):
+        found = found.total_seconds()  # type: ignore[attr-defined]
+    assert found == value
+
+
+def test_an_override_without_equals_is_named() -> None:
+    with pytest.raises(ConfigurationError, match=r"\(overrides\): override 'check_interval' is not KEY=VALUE"):
+        SupervisorAirflowConfiguration.load("program: {feed: {command: x}}", ["check_interval"])
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
