@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Set up (idempotent) and run the whole test suite: lint, then pytest against real
 # supervisord, a real OpenSSH sshd on 127.0.0.1 and real Airflow (the newest release, in .venv);
-# then the Airflow-level tests marked `airflow31` again on Airflow 3.1 (in .venv-airflow31).
+# then the Airflow-level tests marked `airflow31` again on Airflow 3.1 (in .venv-airflow31); then the
+# library without Airflow (.venv-core, no airflow extra): the fast tests not marked airflow or ssh.
 # With arguments (e.g. `-m "not slow"` or a test path) only the first run happens, with them;
-# SKIP_AIRFLOW31=1 skips the second.
+# SKIP_AIRFLOW31=1 skips the second. pytest lists every skip (-rs); under CI=true a skipped
+# sshd/Airflow test fails the run (tests/fixtures/strict_skips.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,8 +13,14 @@ bash scripts/setup.sh
 .venv/bin/ruff format --check .
 status=0
 .venv/bin/pytest -q -p no:cacheprovider "$@" || status=$?
-if [ $# -eq 0 ] && [ "${SKIP_AIRFLOW31:-0}" != 1 ]; then
-    echo "== Airflow $(.venv-airflow31/bin/python -c 'import airflow; print(airflow.__version__)'): tests marked airflow31"
-    .venv-airflow31/bin/pytest -q -p no:cacheprovider -m airflow31 || status=$?
+if [ $# -eq 0 ]; then
+    if [ "${SKIP_AIRFLOW31:-0}" != 1 ]; then
+        echo "== Airflow $(.venv-airflow31/bin/python -c 'import airflow; print(airflow.__version__)'): tests marked airflow31"
+        .venv-airflow31/bin/pytest -q -p no:cacheprovider -m airflow31 || status=$?
+    fi
+    echo "== without Airflow (.venv-core): the library's fast tests not marked airflow or ssh"
+    bash scripts/setup.sh --core
+    AIRFLOW_SUPERVISOR_ASYNC_TESTS_WITHOUT_AIRFLOW=1 .venv-core/bin/pytest -q -p no:cacheprovider \
+        -m "not airflow and not ssh and not slow" || status=$?
 fi
 exit $status

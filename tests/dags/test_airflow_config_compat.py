@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("airflow")  # dags/ needs Airflow: skipped (and deselected) where it is not installed
+pytest.importorskip("airflow_config")
+
 from airflow_supervisor_async.dags.supervisor import STEPS
 from tests.config.test_loading import SEED_AIRFLOW_CONFIG
 from tests.fixtures.airflow_harness import wait_for
 from tests.fixtures.jobs import short_tempdir
 
-pytest.importorskip("airflow_config")
 pytestmark = pytest.mark.airflow
 
 SEED_CONFIG = Path(__file__).resolve().parents[1] / "migration" / "config"
