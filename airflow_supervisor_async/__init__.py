@@ -1,6 +1,6 @@
 """Run long-running and always-on programs under supervisord, driven by Apache Airflow 3.
 
-The configuration models and the async client import without Airflow; the DAG factories
+The configuration models and the async client import without Airflow; they, the DAG factories
 (``Supervisor``, ``SupervisorLocal``, ``SupervisorRemote``) and the client are imported on first use.
 airflow-supervisor's public names (``SupervisorConvenienceConfiguration``, ``ProcessInfo``,
 ``SupervisorSSH``, ...) resolve to their counterparts here (see ``config.legacy.SEED_NAMES``), and
@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .compat import install_seed_aliases, resolve_seed_name
-from .config import *  # noqa: F403
 from .config import __all__ as _config_all
 
 if TYPE_CHECKING:
     from .client import ProcessInfo as ProcessInfo
     from .client import ProcessState as ProcessState
     from .client import SupervisorClient as SupervisorClient
+    from .config import *  # noqa: F403
     from .dags import Supervisor as Supervisor
     from .dags import SupervisorLocal as SupervisorLocal
     from .dags import SupervisorRemote as SupervisorRemote
@@ -55,10 +55,10 @@ install_seed_aliases()
 def __getattr__(name: str) -> Any:
     """Import the Airflow-dependent parts (and the client) only when they are used; airflow-supervisor's
     other names resolve to their counterparts here."""
-    if name in _LAZY:
+    if name in _LAZY or name in _config_all:
         from importlib import import_module
 
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(import_module(f".{_LAZY.get(name, 'config')}", __name__), name)
     elif not name.startswith("__"):
         value = resolve_seed_name(name, __name__)
     else:

@@ -34,6 +34,7 @@ __all__ = (
     "JobRegistration",
     "ProgramRow",
     "ProgramSpec",
+    "apply_config_changes",
     "control_programs",
     "display_name",
     "program_rows",
@@ -170,9 +171,40 @@ async def control_programs(
     if action != "stop":  # say which programs did not come up (e.g. FATAL, BACKOFF, exited at once)
         for row in await read_status(client, programs):
             if row.name.split(":")[0] in wanted and not row.ok:
-                report.append(f"{row.name}: now {row.state} {row.description}".rstrip())
+                exited = f" (exit {row.exitstatus})" if row.exitstatus is not None else ""
+                report.append(f"{row.name}: now {row.state}{exited} {row.description}".rstrip())
                 ok = False
     return report, ok
+
+
+async def apply_config_changes(client: SupervisorClient, programs: Mapping[str, ProgramSpec]) -> list[str]:
+    """Make a running supervisord use its rewritten config file, as ``supervisorctl update`` does.
+
+    ``supervisor.reloadConfig`` re-reads the file; removed program groups are stopped and removed,
+    changed ones stopped, removed and added again, new ones added (none is started here). Stops wait up
+    to the program's ``stopwaitsecs`` plus ``CONTROL_MARGIN`` seconds (10 s when ``programs`` does not
+    know the group any more). Returns one line per group that changed, e.g. ``"feed: added"``; none when
+    nothing did. Raises ``SupervisorError`` (``CantRereadFault`` when supervisord rejects the file).
+    """
+    reload = await client.reload_config()
+
+    async def stop_and_remove(name: str) -> None:
+        wait = (programs[name].stopwaitsecs if name in programs else 10) + CONTROL_MARGIN
+        await client.stop_process_group(name, wait=True, read_timeout=wait)
+        await client.remove_process_group(name)
+
+    report: list[str] = []
+    for name in reload.removed:
+        await stop_and_remove(name)
+        report.append(f"{name}: removed (stopped)")
+    for name in reload.changed:
+        await stop_and_remove(name)
+        await client.add_process_group(name)
+        report.append(f"{name}: changed (stopped and reloaded)")
+    for name in reload.added:
+        await client.add_process_group(name)
+        report.append(f"{name}: added")
+    return report
 
 
 # -- job registration (the UI page's list of jobs) -----------------------------------------------------------

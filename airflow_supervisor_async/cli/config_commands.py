@@ -6,11 +6,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import ConfigurationError, SupervisorAirflowConfiguration
+from ..config.errors import ConfigurationError
 from ..config.files import atomic_write_text
 
 if TYPE_CHECKING:
     import argparse
+
+    from ..config import SupervisorAirflowConfiguration
 
 __all__ = ("load_from_args", "register")
 
@@ -31,31 +33,29 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_from_args(args: argparse.Namespace) -> SupervisorAirflowConfiguration:
     """Load the configuration named on the command line (raises ``ConfigurationError``)."""
+    from ..config import SupervisorAirflowConfiguration
+
     return SupervisorAirflowConfiguration.load(args.config, args.overrides, key=args.key)
 
 
 def _render(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_from_args(args)
-        text = cfg.to_conf()
-    except ConfigurationError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    cfg = load_from_args(args)
+    text = cfg.to_conf()
     if args.output is None:
         sys.stdout.write(text)
-    else:
+        return 0
+    try:
         atomic_write_text(args.output, text, mode=cfg.config_file_mode())
-        print(f"wrote {args.output}", file=sys.stderr)
+    except OSError as exc:
+        problem = f"cannot write there ({exc.strerror or exc}); choose a writable path"
+        raise ConfigurationError([(str(args.output), problem)], source="render -o") from None
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
-    try:
-        cfg = load_from_args(args)
-        cfg.to_conf()
-    except ConfigurationError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    cfg = load_from_args(args)
+    cfg.to_conf()
     kind = "remote (SSH)" if cfg.xmlrpc_endpoint().ssh else "local"
     print(f"{args.config}: valid {kind} configuration with {len(cfg.program)} program(s): {', '.join(cfg.program)}")
     return 0

@@ -1,8 +1,9 @@
 """``status``, ``watch``, ``start``/``stop``/``restart``, ``up``/``down``: a job's supervisord from the shell.
 
 Remote (SSH) configurations work the same way: commands and files go over SSH, XML-RPC through the
-SSH connection. Exit codes: 0 fine, 1 a program in a bad state or bad input, 2 supervisord (or the
-host) unreachable. Airflow is imported only to read a connection (``airflow.xmlrpc_conn_id``).
+SSH connection. Exit codes (``cli.main``): 0 fine, 1 a program in a bad state or bad input, 2 supervisord
+(or the host) unreachable. The client, SSH and host modules are imported when a command runs; Airflow
+only to read a connection (``airflow.xmlrpc_conn_id``).
 """
 
 from __future__ import annotations
@@ -18,24 +19,28 @@ import warnings
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
-from ..client import SupervisorClient, SupervisorError
-from ..config import ConfigurationError
-from ..hooks.ssh import run_in_new_loop
-from ..host import HostCommandError, lifecycle, make_host
-from ..status import control_programs, program_specs, read_status
+from ..config.errors import ConfigurationError
 from .config_commands import add_config_arguments, load_from_args
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
 
+    from pydantic import SecretStr
+
+    from ..client import SupervisorClient
     from ..config import SupervisorAirflowConfiguration
     from ..status import Action
 
 __all__ = ("register",)
 
 Row = dict[str, Any]
+
+
+def _run_async(factory: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a coroutine on a fresh event loop whose SSH pool also reads Airflow SSH connections (``ssh_conn_id``)."""
+    from ..hooks.ssh import run_in_new_loop
+
+    return run_in_new_loop(factory)
 
 
 @contextlib.contextmanager
@@ -64,6 +69,8 @@ def _credentials(cfg: SupervisorAirflowConfiguration, conn_id: str) -> tuple[str
             endpoint = SupervisorHook(cfg.xmlrpc_endpoint()).resolve()
         except AirflowNotFoundException as exc:
             raise ConfigurationError([(where, str(exc))]) from None
+    from pydantic import SecretStr
+
     password = endpoint.password  # the hook copies the connection's password in without validation
     return endpoint.username, SecretStr(password) if isinstance(password, str) else password
 
@@ -80,6 +87,8 @@ def _load(args: argparse.Namespace) -> SupervisorAirflowConfiguration:
 
 async def _rows(cfg: SupervisorAirflowConfiguration, client: SupervisorClient) -> list[Row]:
     """The programs' status rows as plain dicts (the ``--json`` output), read live."""
+    from ..status import program_specs, read_status
+
     return [row.model_dump() for row in await read_status(client, program_specs(cfg))]
 
 
@@ -97,40 +106,28 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _guard(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn configuration, supervisord and host errors into one-line messages and exit codes (1, 2)."""
-
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except ConfigurationError as exc:
-            print(exc, file=sys.stderr)
-            return 1
-        except (SupervisorError, HostCommandError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-
-    return run
-
-
 # -- status / watch --------------------------------------------------------------------------------------
 
 
 def _status(args: argparse.Namespace) -> int:
     """Print the programs' states; 0 if all are good, 1 if any is bad (2 via ``_guard``: unreachable)."""
+    from ..client import SupervisorClient
+
     cfg = _load(args)
 
     async def snapshot() -> list[Row]:
         async with SupervisorClient.from_config(cfg) as client:
             return await _rows(cfg, client)
 
-    rows = run_in_new_loop(snapshot)
+    rows = _run_async(snapshot)
     print(json.dumps(rows, indent=2) if args.json else _table(rows))
     return 0 if all(row["ok"] for row in rows) else 1
 
 
 async def _watch_loop(cfg: SupervisorAirflowConfiguration, interval: float, count: int | None) -> None:
     """Print a block per refresh through one client (one SSH connection for remote configurations)."""
+    from ..client import SupervisorClient, SupervisorError
+
     tty, where = sys.stdout.isatty(), cfg.xmlrpc_endpoint().describe()
     shown = 0
     async with SupervisorClient.from_config(cfg) as client:
@@ -151,7 +148,7 @@ def _watch(args: argparse.Namespace) -> int:
     cfg = _load(args)
     interval = args.interval if args.interval is not None else cfg.check_interval.total_seconds()
     with contextlib.suppress(KeyboardInterrupt):
-        run_in_new_loop(lambda: _watch_loop(cfg, interval, args.count))
+        _run_async(lambda: _watch_loop(cfg, interval, args.count))
     return 0
 
 
@@ -160,6 +157,9 @@ def _watch(args: argparse.Namespace) -> int:
 
 async def _act(cfg: SupervisorAirflowConfiguration, action: Action, names: list[str]) -> tuple[list[str], bool]:
     """Stop and/or start every process of ``names``; return report lines and whether all went well."""
+    from ..client import SupervisorClient
+    from ..status import control_programs, program_specs
+
     async with SupervisorClient.from_config(cfg) as client:
         return await control_programs(client, action, program_specs(cfg), names)
 
@@ -173,7 +173,7 @@ def _control(args: argparse.Namespace) -> int:
         known = ", ".join(cfg.program)
         print(f"unknown program(s) {', '.join(unknown)}; the configuration has {known}", file=sys.stderr)
         return 1
-    report, ok = run_in_new_loop(lambda: _act(cfg, args.command, names))
+    report, ok = _run_async(lambda: _act(cfg, args.command, names))
     print("\n".join(report))
     return 0 if ok else 1
 
@@ -181,28 +181,67 @@ def _control(args: argparse.Namespace) -> int:
 # -- up / down ------------------------------------------------------------------------------------------------
 
 
-def _up(args: argparse.Namespace) -> int:
-    """Write the config and start supervisord unless it runs; print both steps."""
-    cfg = _load(args)
+def _write_config_or_explain(cfg: SupervisorAirflowConfiguration) -> Callable[[Any], Awaitable[Any]]:
+    """``lifecycle.write_config`` with local path errors reported as a problem of ``working_dir``."""
+    from ..host import lifecycle
 
-    async def up() -> str:
-        host = make_host(cfg)
+    async def write(host: Any) -> Any:
         try:
-            path = await lifecycle.write_config(host, cfg)
-            before = await lifecycle.supervisord_pid(host, cfg)
-            pid = await lifecycle.start_supervisord(host, cfg)
-        finally:
-            await host.close()
-        if before is not None:
-            return f"wrote {path} on {host.description}; supervisord already running (pid {pid}), not reloaded"
-        return f"wrote {path} on {host.description}; supervisord running (pid {pid})"
+            return await lifecycle.write_config(host, cfg)
+        except OSError as exc:
+            if isinstance(exc, ConnectionError):
+                raise
+            reason = "not a directory" if isinstance(exc, FileExistsError | NotADirectoryError) else exc.strerror
+            problem = (
+                f"{cfg.resolved_working_dir} cannot be used ({exc.filename}: {reason or exc}); "
+                "set working_dir to a directory you can create and write"
+            )
+            raise ConfigurationError([("working_dir", problem)]) from None
 
-    print(run_in_new_loop(up))
-    return 0
+    return write
+
+
+async def _up_on_host(cfg: SupervisorAirflowConfiguration, start: bool) -> tuple[list[str], bool]:
+    """Write the config, start supervisord (or apply the new config to the running one), start the programs."""
+    from ..client import SupervisorClient
+    from ..host import lifecycle, make_host
+    from ..status import apply_config_changes, control_programs, program_specs
+
+    host = make_host(cfg)
+    try:
+        path = await _write_config_or_explain(cfg)(host)
+        before = await lifecycle.supervisord_pid(host, cfg)
+        pid = await lifecycle.start_supervisord(host, cfg)
+    finally:
+        await host.close()
+    lines = [f"wrote {path} on {host.description}"]
+    specs = program_specs(cfg)
+    async with SupervisorClient.from_config(cfg) as client:
+        if before is None:
+            lines.append(f"supervisord started (pid {pid})")
+        else:
+            changes = await apply_config_changes(client, specs)
+            done = "; ".join(changes) if changes else "configuration unchanged"
+            lines.append(f"supervisord already running (pid {pid}), reloaded: {done}")
+        if not start:
+            lines.append("programs not started (--no-start); start them with `airflow-supervisor-async start CONFIG`")
+            return lines, True
+        report, ok = await control_programs(client, "start", specs, list(cfg.program))
+    return lines + report, ok
+
+
+def _up(args: argparse.Namespace) -> int:
+    """Write the config, start supervisord (reload it when it runs), start the programs; print each step."""
+    cfg = _load(args)
+    lines, ok = _run_async(lambda: _up_on_host(cfg, start=not args.no_start))
+    print("\n".join(lines))
+    return 0 if ok else 1
 
 
 def _down(args: argparse.Namespace) -> int:
     """Stop supervisord (and so its programs); with ``--remove`` also remove the config and working_dir."""
+    from ..host import lifecycle, make_host
+
     cfg = _load(args)
 
     async def down() -> str:
@@ -216,7 +255,7 @@ def _down(args: argparse.Namespace) -> int:
         done = f"supervisord stopped on {host.description}" if stopped else "supervisord was not running"
         return done + (f"; removed {cfg.resolved_working_dir}" if args.remove else "")
 
-    print(run_in_new_loop(down))
+    print(_run_async(down))
     return 0
 
 
@@ -240,26 +279,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     status = subparsers.add_parser("status", help="table of the programs; exit 1 if any is in a bad state")
     add_config_arguments(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    status.set_defaults(handler=_guard(_status))
+    status.set_defaults(handler=_status)
 
     watch = subparsers.add_parser("watch", help="live view of the programs until Ctrl-C")
     add_config_arguments(watch)
     every = "seconds between refreshes (default: check_interval)"
     watch.add_argument("--interval", type=_positive(float), default=None, metavar="SECONDS", help=every)
     watch.add_argument("--count", type=_positive(int), default=None, metavar="N", help="stop after N refreshes")
-    watch.set_defaults(handler=_guard(_watch))
+    watch.set_defaults(handler=_watch)
 
     for action in ("start", "stop", "restart"):
         parser = subparsers.add_parser(action, help=f"{action} programs (all of the configuration by default)")
         add_config_arguments(parser)
         parser.add_argument("programs", nargs="*", metavar="PROGRAM", help="program names (default: all)")
-        parser.set_defaults(handler=_guard(_control))
+        parser.set_defaults(handler=_control)
 
-    up = subparsers.add_parser("up", help="write the config and start supervisord (over SSH for remote configs)")
+    up = subparsers.add_parser(
+        "up",
+        help="write the config, start supervisord (or reload it: new, changed and removed programs are applied) "
+        "and start the programs; over SSH for remote configs",
+    )
     add_config_arguments(up)
-    up.set_defaults(handler=_guard(_up))
+    up.add_argument("--no-start", action="store_true", help="start supervisord but not the programs")
+    up.set_defaults(handler=_up)
 
     down = subparsers.add_parser("down", help="stop supervisord and its programs")
     add_config_arguments(down)
     down.add_argument("--remove", action="store_true", help="also remove the config and working_dir")
-    down.set_defaults(handler=_guard(_down))
+    down.set_defaults(handler=_down)

@@ -37,6 +37,11 @@ def post(target: str, headers: list[tuple[str, str]], length: int) -> h11.Reques
     )
 
 
+def _mark_retrieved(future: asyncio.Future[bytes]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class HTTPExchange:
     """Send one request, collect its answer into ``done`` (a future of the body bytes).
 
@@ -78,6 +83,9 @@ class HTTPExchange:
         self._answering = False  # the status line and headers arrived
         self.transport: Any = None
         self.done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        # A caller cancelled while waiting (Ctrl-C, a deadline) no longer awaits the answer; the connection
+        # closing afterwards must not log "Future exception was never retrieved". Awaiting still raises.
+        self.done.add_done_callback(_mark_retrieved)
 
     def frame(self, request: h11.Request, body: bytes) -> bytes:
         """The bytes to send: ``request`` (see ``post``; reusable, h11 events are immutable) and ``body``."""

@@ -67,6 +67,37 @@ def test_render_writes_nothing_on_error(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("yaml_text", "args", "expected"),
+    [
+        ("program: {feed: {command: x}}\nairflow: {exitcodes: [0, 300]}", ("validate",), "airflow.exitcodes[1]"),
+        ("program: {feed: {command: x}}\nairflow: {exitcodes: [0, 300]}", ("render",), "airflow.exitcodes[1]"),
+        ("program:\n  feed: [1\n  b: 2\n", ("validate",), "(yaml): line 3, column 4: "),
+        ("program: {feed: {command: x}}", ("validate", "--set", "check_interval=-3"), "(got -3 s)"),
+        ("program: {feed: {command: x}}", ("render", "-o", "/proc/no-such-dir/supervisord.conf"), "render -o: "),
+    ],
+)
+def test_user_mistakes_are_one_line_with_exit_1(
+    tmp_path: Path, yaml_text: str, args: tuple[str, ...], expected: str
+) -> None:
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml_text)
+    result = run(args[0], str(config), *args[1:])
+    assert result.returncode == 1, result.stdout
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # no traceback
+    assert expected in result.stderr
+
+
+def test_help_needs_neither_pydantic_models_nor_the_client() -> None:
+    probe = (
+        "import sys; from airflow_supervisor_async.cli.main import build_parser; build_parser(); "
+        "print(sorted(m for m in ('pydantic', 'asyncssh', 'airflow', 'airflow_supervisor_async.config.airflow') "
+        "if m in sys.modules))"
+    )
+    result = run(python_args=("-c", probe))
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 def test_render_and_validate_work_without_airflow(good_config: Path) -> None:
     blocker = "import sys; sys.modules['airflow'] = None; from airflow_supervisor_async.cli.main import main; "
     result = run(python_args=("-c", blocker + f"sys.exit(main(['render', {str(good_config)!r}]))"))

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -80,11 +81,14 @@ def job(make_job: Callable[..., Path]) -> Path:
 
 
 def test_up_start_stop_restart_named_and_all_then_down(job: Path) -> None:
-    up = cli("up", job)
+    up = cli("up", job, "--no-start")
     assert up.returncode == 0, up.stderr
     assert f"wrote {job.parent}/wd/supervisord.conf on " in up.stdout
-    assert "supervisord running (pid" in up.stdout
-    assert "already running" in cli("up", job).stdout  # idempotent
+    assert "supervisord started (pid" in up.stdout
+    assert "programs not started (--no-start); start them with `airflow-supervisor-async start CONFIG`" in up.stdout
+    again_up = cli("up", job, "--no-start")
+    assert "already running" in again_up.stdout  # idempotent
+    assert "reloaded: configuration unchanged" in again_up.stdout
 
     status = cli("status", job)
     assert status.returncode == 1  # programs wait for Airflow (autostart off): STOPPED is a bad state
@@ -124,8 +128,76 @@ def test_up_start_stop_restart_named_and_all_then_down(job: Path) -> None:
     assert cli("down", job).stdout.strip() == "supervisord was not running"
 
 
+def test_up_starts_the_programs_and_applies_a_changed_configuration(job: Path) -> None:
+    up = cli("up", job)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert up.stdout.splitlines()[1:] == [
+        f"supervisord started (pid {int((job.parent / 'wd' / 'supervisord.pid').read_text())})",
+        "bad: started",
+        "feed: started",
+    ]
+    assert {row["state"] for row in states(job).values()} == {"RUNNING"}  # `status` right after `up` is good
+    feed_pid = states(job)["feed"]["pid"]
+
+    # a program added, one changed, one removed: applied like `supervisorctl update`, the rest untouched
+    job.write_text(
+        job.read_text().replace("sleep 60", "sleep 61").replace("  bad:", "  extra: {command: sleep 30}\n  gone:")
+    )
+    changed = cli("up", job)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    reload_line = next(line for line in changed.stdout.splitlines() if "reloaded:" in line)
+    assert reload_line.endswith(
+        "reloaded: bad: removed (stopped); feed: changed (stopped and reloaded); extra: added; gone: added"
+    )
+    rows = states(job)
+    assert set(rows) == {"extra", "feed", "gone"}
+    assert {row["state"] for row in rows.values()} == {"RUNNING"}
+    assert rows["feed"]["pid"] != feed_pid
+    unchanged = cli("up", job)
+    assert "reloaded: configuration unchanged" in unchanged.stdout
+    assert states(job)["extra"]["pid"] == rows["extra"]["pid"]
+
+
+def test_user_mistakes_on_up_are_one_line_naming_the_field(make_job: Callable[..., Path], tmp_path: Path) -> None:
+    config = make_job()
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    unwritable = cli("up", config, "--set", f"working_dir={not_a_dir}")
+    assert unwritable.returncode == 1
+    assert unwritable.stderr.splitlines() == [
+        f"{config}: working_dir: {not_a_dir} cannot be used ({not_a_dir}: not a directory); "
+        "set working_dir to a directory you can create and write"
+    ]
+    assert not_a_dir.read_text() == ""
+
+    before_up = cli("status", config)
+    assert before_up.returncode == 2
+    assert before_up.stderr.strip().endswith(f"is supervisord running? try `airflow-supervisor-async up {config}`")
+    assert len(before_up.stderr.splitlines()) == 1
+
+
+def test_ctrl_c_during_a_command_is_one_line_and_exit_130(make_job: Callable[..., Path]) -> None:
+    config = make_job("  feed: {command: sleep 60}\n")
+    (config.parent / "wd").mkdir()
+    with socket.socket(socket.AF_UNIX) as server:  # a supervisord that accepts and never answers
+        server.bind(str(config.parent / "wd" / "supervisor.sock"))
+        server.listen()
+        server.settimeout(60)
+        proc = subprocess.Popen(
+            [str(CLI), "status", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            connection, _ = server.accept()  # the command is past its imports, waiting for the answer
+            with connection:
+                proc.send_signal(signal.SIGINT)
+                _, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert (proc.returncode, err) == (130, "interrupted\n")
+
+
 def test_status_exit_codes(job: Path) -> None:
-    assert cli("up", job).returncode == 0
+    assert cli("up", job, "--no-start").returncode == 0
     assert cli("start", job).returncode == 0
     running = cli("status", job)
     assert running.returncode == 0, running.stdout  # everything RUNNING
@@ -185,7 +257,7 @@ def test_unknown_program_and_bad_configuration_change_nothing(job: Path) -> None
 
 def test_failed_start_is_reported_and_the_others_still_start(make_job: Callable[..., Path]) -> None:
     config = make_job("  boom: {command: '%(folder)s/missing'}\n  feed: {command: sleep 60}\n")
-    assert cli("up", config).returncode == 0
+    assert cli("up", config, "--no-start").returncode == 0
     result = cli("start", config)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
@@ -201,7 +273,7 @@ def test_watch_prints_one_block_per_refresh(job: Path) -> None:
     assert before_up.returncode == 0
     assert "supervisord unreachable: " in before_up.stdout
 
-    assert cli("up", job).returncode == 0
+    assert cli("up", job, "--no-start").returncode == 0
     started = time.monotonic()
     result = cli("watch", job, "--count", "2", "--interval", "0.2")
     assert result.returncode == 0, result.stderr
@@ -235,7 +307,7 @@ def test_xmlrpc_credentials_from_an_airflow_connection(make_job: Callable[..., P
     good = {**env, "AIRFLOW_CONN_ASA_XRPC": json.dumps({"conn_type": "generic", "login": "op", "password": "pw-one1"})}
     wrong = {**env, "AIRFLOW_CONN_ASA_XRPC": json.dumps({"conn_type": "generic", "login": "op", "password": "pw-two2"})}
 
-    assert cli("up", config, env=good).returncode == 0
+    assert cli("up", config, "--no-start", env=good).returncode == 0
     assert "password={SHA}" in (config.parent / "wd" / "supervisord.conf").read_text()  # `up` wrote the credentials
     started = cli("start", config, env=good)
     assert started.stdout == "feed: started\n", started.stderr  # nothing of Airflow's logging on stdout
@@ -275,7 +347,7 @@ def cli_without_airflow(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_works_without_airflow(make_job: Callable[..., Path]) -> None:
     config = make_job("  feed: {command: sleep 60}\n")
-    up = cli_without_airflow("up", config)
+    up = cli_without_airflow("up", config, "--no-start")
     assert up.returncode == 0, up.stderr
     status = cli_without_airflow("status", config)
     assert status.returncode == 1, status.stderr  # STOPPED: bad, but supervisord answered
@@ -303,7 +375,8 @@ def test_remote_configuration_over_real_sshd(sshd: Any) -> None:
         up = cli("up", config)
         assert up.returncode == 0, up.stderr
         assert f"wrote {folder}/wd/supervisord.conf on {where}" in up.stdout
-        assert cli("start", config).stdout.strip() == "feed: started"
+        assert up.stdout.splitlines()[-1] == "feed: started"  # `up` starts the programs
+        assert cli("start", config).stdout.strip() == "feed: already running"
         status = cli("status", config)
         assert status.returncode == 0, status.stdout + status.stderr
         assert status.stdout.splitlines()[1].split()[:2] == ["feed", "RUNNING"]
