@@ -62,6 +62,8 @@ if [ $core = 0 ]; then
     missing=()
     { command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ]; } || missing+=(openssh-server openssh-client)
     command -v pgrep >/dev/null 2>&1 || missing+=(procps)  # pgrep and kill, used to stop supervisord
+    command -v ip >/dev/null 2>&1 || missing+=(iproute2)  # network namespaces: the fault tests' remote host
+    command -v unshare >/dev/null 2>&1 || missing+=(util-linux)  # the fault tests' triggerer on another host
     [ -x /usr/bin/chromium ] || missing+=(chromium)  # the headless browser of the UI page test (Debian's)
     [ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
 fi

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from .base import Host
 
 __all__ = (
+    "dead_supervisord",
     "force_kill",
+    "kill_orphaned_programs",
+    "orphaned_programs",
     "remove_config",
     "start_supervisord",
     "stop_supervisord",
@@ -43,8 +46,9 @@ async def write_config(host: Host, cfg: SupervisorAirflowConfiguration) -> PureP
 
 
 async def _pid_alive(host: Host, pid: int) -> bool:
-    result = await host.run(["kill", "-0", str(pid)], timeout=15)
-    return result.returncode == 0
+    """Whether ``pid`` runs on the host; a zombie (killed, not yet reaped by its parent) does not."""
+    result = await host.run(["ps", "-o", "stat=", "-p", str(pid)], timeout=15)
+    return result.returncode == 0 and not result.stdout.strip().startswith("Z")
 
 
 async def supervisord_pid(host: Host, cfg: SupervisorAirflowConfiguration) -> int | None:
@@ -54,6 +58,60 @@ async def supervisord_pid(host: Host, cfg: SupervisorAirflowConfiguration) -> in
         return None
     pid = int(text.strip())
     return pid if await _pid_alive(host, pid) else None
+
+
+async def dead_supervisord(host: Host, cfg: SupervisorAirflowConfiguration) -> int | None:
+    """The pid of this job's supervisord if its pid file names a process that no longer runs, else None.
+
+    supervisord removes its pid file when it exits normally: a pid file left over means it was killed
+    (or crashed) and its programs may still run, orphaned.
+    """
+    text = await host.read_file(cfg.resolved_pidfile)
+    if not text or not text.strip().isdigit():
+        return None
+    pid = int(text.strip())
+    return None if await _pid_alive(host, pid) else pid
+
+
+# Processes that supervisord started for this job and that outlived it: supervisord puts the job's unique
+# server URL (its unix socket, which lives in working_dir) into each program's environment and makes each
+# program a process group leader. A group leader carrying that URL whose parent is not a supervisord is a
+# program of this job's dead supervisord. Prints "<pid> <program>" per leftover. POSIX sh, Linux /proc.
+_ORPHANS_SH = r"""
+marker="SUPERVISOR_SERVER_URL=$1"
+for dir in /proc/[0-9]*; do
+  pid=${dir#/proc/}
+  tr '\0' '\n' 2>/dev/null < "$dir/environ" | grep -qxF "$marker" || continue
+  stat=$(cat "$dir/stat" 2>/dev/null) || continue
+  set -- ${stat##*) }
+  [ "$1" != Z ] && [ "$3" = "$pid" ] || continue
+  tr '\0' ' ' 2>/dev/null < "/proc/$2/cmdline" | grep -q supervisord && continue
+  echo "$pid $(tr '\0' '\n' 2>/dev/null < "$dir/environ" | sed -n 's/^SUPERVISOR_PROCESS_NAME=//p')"
+done
+"""
+
+
+async def orphaned_programs(host: Host, cfg: SupervisorAirflowConfiguration) -> dict[int, str]:
+    """Process groups (leader pid -> program name) of this job's programs left by a dead supervisord."""
+    url = f"unix://{cfg.resolved_unix_socket}"
+    result = await host.run(["sh", "-c", _ORPHANS_SH, "sh", url], timeout=30)
+    found: dict[int, str] = {}
+    for line in result.stdout.splitlines():
+        pid, _, name = line.partition(" ")
+        if pid.isdigit() and name in cfg.program:
+            found[int(pid)] = name
+    return found
+
+
+async def kill_orphaned_programs(host: Host, cfg: SupervisorAirflowConfiguration) -> dict[int, str]:
+    """SIGKILL the process groups of programs a dead supervisord left behind; returns what was killed."""
+    orphans = await orphaned_programs(host, cfg)
+    for pid, name in orphans.items():
+        await host.run(["kill", "-KILL", "--", f"-{pid}"], timeout=15)
+        log.warning(
+            "killed the process group %d of program %r on %s: its supervisord is gone", pid, name, host.description
+        )
+    return orphans
 
 
 async def _wait_for(
@@ -108,6 +166,7 @@ async def stop_supervisord(host: Host, cfg: SupervisorAirflowConfiguration, *, t
     """
     pid = await supervisord_pid(host, cfg)
     if pid is None:
+        await _clean_after_dead_supervisord(host, cfg)
         return False
     await host.run(["kill", "-TERM", str(pid)], timeout=15)
     try:
@@ -123,6 +182,7 @@ async def force_kill(host: Host, cfg: SupervisorAirflowConfiguration) -> bool:
     """SIGKILL supervisord and the process groups of its programs; return False if it was not running."""
     pid = await supervisord_pid(host, cfg)
     if pid is None:
+        await _clean_after_dead_supervisord(host, cfg)
         return False
     children = await host.run(["pgrep", "-P", str(pid)], timeout=15)
     # Each program is the leader of its own process group: kill the groups so grandchildren die too.
@@ -132,6 +192,18 @@ async def force_kill(host: Host, cfg: SupervisorAirflowConfiguration) -> bool:
     await host.remove_tree(cfg.resolved_pidfile)
     log.warning("force-killed supervisord (pid %d) on %s", pid, host.description)
     return True
+
+
+async def _clean_after_dead_supervisord(host: Host, cfg: SupervisorAirflowConfiguration) -> None:
+    """supervisord is not running: if it was killed, kill the programs it left and remove its stale pid file."""
+    pid = await dead_supervisord(host, cfg)
+    if pid is None:
+        return
+    log.warning(
+        "supervisord (pid %d) on %s was not stopped by Airflow: it was killed or crashed", pid, host.description
+    )
+    await kill_orphaned_programs(host, cfg)
+    await host.remove_tree(cfg.resolved_pidfile)
 
 
 async def remove_config(host: Host, cfg: SupervisorAirflowConfiguration) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
 
+from ..client import SupervisorConnectionError
 from ..hooks.ssh import run_in_new_loop as run_sync
 from ..hooks.supervisor import SupervisorHook
 from ..host import make_host
@@ -17,9 +21,23 @@ if TYPE_CHECKING:
     from ..config import SupervisorAirflowConfiguration
     from ..host import Host
 
-__all__ = ("SupervisorStepMixin", "SupervisorStepOperator", "run_sync")
+__all__ = ("SupervisorStepMixin", "SupervisorStepOperator", "is_unreachable", "run_sync")
 
 T = TypeVar("T")
+_MAX_RETRY_DELAY = 5.0
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the host or supervisord could not be reached (worth another try), not that a
+    reachable host refused or failed what was asked."""
+    import asyncssh
+
+    from ..host import HostCommandError
+
+    if isinstance(exc, HostCommandError):  # a command that could not run says why in its cause
+        return exc.__cause__ is not None and is_unreachable(exc.__cause__)
+    transient = (SupervisorConnectionError, ConnectionError, TimeoutError, asyncssh.DisconnectError)
+    return isinstance(exc, (*transient, asyncssh.SFTPConnectionLost, asyncssh.ProcessError))
 
 
 class SupervisorStepMixin:
@@ -52,6 +70,37 @@ class SupervisorStepMixin:
         from ..client import SupervisorClient
 
         return SupervisorClient.from_endpoint(SupervisorHook(self.cfg.xmlrpc_endpoint()).resolve())
+
+    async def reaching(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run the idempotent ``attempt``, again while the host or supervisord cannot be reached.
+
+        Tries for up to ``unreachable_timeout`` from the first failure (1 s, 2 s, ... at most 5 s apart): a
+        network partition or an sshd restart shorter than that costs the step nothing. Then raises
+        ``SupervisorConnectionError`` saying what could not be reached and since when.
+        """
+        budget = self.cfg.unreachable_timeout.total_seconds()
+        failing_since: float | None = None
+        delay = 1.0
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
+                failing_since = failing_since or time.time()
+                left = failing_since + budget - time.time()
+                where = self.cfg.xmlrpc_endpoint().describe()
+                if left <= 0:
+                    since = datetime.fromtimestamp(failing_since, UTC).isoformat(timespec="seconds")
+                    raise SupervisorConnectionError(
+                        f"could not reach supervisord at {where} since {since} "
+                        f"(unreachable_timeout {budget:g} s): {exc}"
+                    ) from exc
+                log = getattr(self, "log", None)
+                if log is not None:
+                    log.warning("cannot reach %s (%s); trying again for %.0f s more", where, exc, left)
+                await asyncio.sleep(min(delay, left))
+                delay = min(2 * delay, _MAX_RETRY_DELAY)
 
     async def with_host(self, step: Callable[[Host], Awaitable[T]]) -> T:
         """Run ``step`` with this job's host, closing its connections afterwards."""

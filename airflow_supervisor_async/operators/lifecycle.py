@@ -30,7 +30,7 @@ class WriteSupervisorConfigOperator(SupervisorStepOperator):
 
     def execute(self, context: Context) -> str:
         cfg = self.resolved_cfg()
-        path = run_sync(lambda: self.with_host(lambda host: lifecycle.write_config(host, cfg)))
+        path = run_sync(lambda: self.reaching(lambda: self.with_host(lambda host: lifecycle.write_config(host, cfg))))
         self.log.info("supervisord config written to %s", path)
         return str(path)
 
@@ -46,8 +46,10 @@ class StartSupervisorOperator(SupervisorStepOperator):
         self.startup_timeout = startup_timeout
 
     async def _start(self) -> int:
-        pid = await self.with_host(
-            lambda host: lifecycle.start_supervisord(host, self.cfg, timeout=self.startup_timeout)
+        pid = await self.reaching(
+            lambda: self.with_host(
+                lambda host: lifecycle.start_supervisord(host, self.cfg, timeout=self.startup_timeout)
+            )
         )
         deadline = time.monotonic() + self.startup_timeout
         async with self.client() as client:
@@ -75,7 +77,9 @@ class StopSupervisorOperator(SupervisorTeardownOperator):
 
     def execute(self, context: Context) -> bool:
         self.skip_unless_tearing_down(context, "supervisord")
-        return run_sync(lambda: self.with_host(lambda host: lifecycle.stop_supervisord(host, self.cfg)))
+        return run_sync(
+            lambda: self.reaching(lambda: self.with_host(lambda host: lifecycle.stop_supervisord(host, self.cfg)))
+        )
 
 
 class RemoveSupervisorConfigOperator(SupervisorTeardownOperator):
@@ -85,11 +89,13 @@ class RemoveSupervisorConfigOperator(SupervisorTeardownOperator):
         self.skip_unless_tearing_down(context, "the config")
         if not self.cfg.cleanup:
             raise AirflowSkipException("cleanup is off: the config and logs are kept")
-        run_sync(lambda: self.with_host(lambda host: lifecycle.remove_config(host, self.cfg)))
+        run_sync(lambda: self.reaching(lambda: self.with_host(lambda host: lifecycle.remove_config(host, self.cfg))))
 
 
 class ForceKillSupervisorOperator(SupervisorStepOperator):
     """Emergency stop: SIGKILL supervisord and its programs' process groups (idempotent)."""
 
     def execute(self, context: Context) -> bool:
-        return run_sync(lambda: self.with_host(lambda host: lifecycle.force_kill(host, self.cfg)))
+        return run_sync(
+            lambda: self.reaching(lambda: self.with_host(lambda host: lifecycle.force_kill(host, self.cfg)))
+        )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from supervisor.xmlrpc import Faults
 
 from ..client import SupervisorConnectionError, SupervisorFault
+from ..host import lifecycle
 from .base import SupervisorStepOperator, run_sync
 from .routing import SupervisorTeardownOperator, job_state
 
@@ -32,7 +33,7 @@ class StartProgramsOperator(SupervisorStepOperator):
     def execute(self, context: Context) -> dict[str, str]:
         continuation = job_state(context)["retrigger"] > 0
         restart = self.cfg.restart_on_retrigger if continuation else self.cfg.restart_on_initial
-        result = run_sync(lambda: self._start(restart))
+        result = run_sync(lambda: self.reaching(lambda: self._start(restart)))
         self.log.info("programs: %s", result)
         return result
 
@@ -81,7 +82,7 @@ class StopProgramsOperator(SupervisorTeardownOperator):
 
     def execute(self, context: Context) -> list[str]:
         self.skip_unless_tearing_down(context, "programs")
-        return run_sync(self._stop)
+        return run_sync(lambda: self.reaching(self._stop))
 
     async def _stop(self) -> list[str]:
         stopped: list[str] = []
@@ -89,6 +90,9 @@ class StopProgramsOperator(SupervisorTeardownOperator):
             try:
                 infos = await client.get_all_process_info()
             except SupervisorConnectionError as exc:
+                # not answering is not "not running": a partitioned host still runs them. Ask the host.
+                if await self.with_host(lambda host: lifecycle.supervisord_pid(host, self.cfg)) is not None:
+                    raise
                 self.log.info("supervisord is not running (%s): no program to stop", exc)
                 return stopped
             for info in infos:

@@ -8,28 +8,39 @@ travels in the trigger kwargs and comes back in the event, so it also survives `
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import asyncssh
 from airflow.sdk import BaseSensorOperator
 from supervisor.xmlrpc import Faults
 
 from ..client import SupervisorError, SupervisorFault
 from ..hooks.supervisor import public_endpoint
+from ..host import lifecycle
+from ..host.base import HostCommandError
 from ..operators.base import SupervisorStepMixin, run_sync
 from ..operators.routing import job_state
 from ..triggers.outcome import Outcome
-from ..triggers.programs import SupervisorProgramsTrigger
+from ..triggers.programs import SupervisorProgramsTrigger, this_host
 from ..version_compat import AirflowException
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from airflow.sdk import Context
 
     from ..client import SupervisorClient
     from ..config import SupervisorAirflowConfiguration
+    from ..host.base import Host
 
 __all__ = ("RestartProgramsOperator", "SupervisorProgramsSensor", "compute_deadline")
+
+T = TypeVar("T")
+#: seconds to look at the host for a killed supervisord once the watch found it unreachable
+_DIAGNOSIS_TIMEOUT = 20.0
 
 
 def _reference_date(cfg: SupervisorAirflowConfiguration, context: Context) -> datetime:
@@ -109,8 +120,10 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
         outcome, restarts = event["outcome"], int(event.get("restarts", 0))
         self._log_event(event)
         if outcome == Outcome.UNREACHABLE:
+            gone = run_sync(self._dead_supervisord)
             raise AirflowException(
-                f"supervisord unreachable at {event.get('endpoint')} since {event.get('unreachable_since')}: "
+                (gone + "; " if gone else "")
+                + f"supervisord unreachable at {event.get('endpoint')} since {event.get('unreachable_since')}: "
                 f"{event.get('error')}"
             )
         if outcome == Outcome.FAILED and self.restart_failed:
@@ -123,8 +136,9 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
 
     def _trigger(self, restarts: int, deadline: float | None, window_end: float | None) -> SupervisorProgramsTrigger:
         cfg = self.cfg
+        endpoint = cfg.xmlrpc_endpoint()
         return SupervisorProgramsTrigger(
-            endpoint=public_endpoint(cfg.xmlrpc_endpoint()),
+            endpoint=public_endpoint(endpoint),
             programs=list(cfg.program),
             exitcodes={name: list(p.exitcodes or []) for name, p in cfg.effective_configuration().program.items()},
             check_interval=cfg.check_interval.total_seconds(),
@@ -133,6 +147,25 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
             unreachable_after=cfg.unreachable_timeout.total_seconds(),
             log_tail_bytes=cfg.log_tail_bytes,
             restarts=restarts,
+            # a local-shape job is reachable from this host only: the trigger says so when it runs elsewhere
+            worker_host=this_host() if endpoint.ssh is None else None,
+        )
+
+    async def _dead_supervisord(self) -> str | None:
+        """Why supervisord does not answer, when its host does: it was killed (a stale pid file). Bounded."""
+        try:
+            async with asyncio.timeout(min(_DIAGNOSIS_TIMEOUT, self.cfg.unreachable_timeout.total_seconds())):
+                pid, where = await self.with_host(
+                    lambda host: _with_description(host, lifecycle.dead_supervisord(host, self.cfg))
+                )
+        except (TimeoutError, OSError, HostCommandError, asyncssh.Error) as exc:
+            self.log.info("could not look at the host to tell why supervisord does not answer: %s", exc)
+            return None
+        if pid is None:
+            return None
+        return (
+            f"supervisord (pid {pid}) on {where} is gone: its pid file {self.cfg.resolved_pidfile} remains but no such "
+            "process runs (it was killed or crashed); the teardown kills the programs it left behind"
         )
 
     async def _check_once(self, restarts: int, deadline: float | None, window_end: float | None) -> dict | None:
@@ -178,6 +211,10 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
             for name in names:
                 await _stop_quietly(client, name)
                 await client.start_process(name, wait=True)
+
+
+async def _with_description(host: Host, value: Awaitable[T]) -> tuple[T, str]:
+    return await value, host.description
 
 
 async def _stop_quietly(client: SupervisorClient, name: str) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import os
 import random
+import socket
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,11 +22,30 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from ..client import SupervisorClient
+    from ..config import XmlRpcEndpoint
 
-__all__ = ("SupervisorProgramsTrigger",)
+__all__ = ("SupervisorProgramsTrigger", "this_host")
 
 _MAX_BACKOFF = 30.0
 _CALL_TIMEOUT_RANGE = (5.0, 30.0)
+
+
+def this_host() -> str:
+    """This host's name as Airflow records it for task instances (``[core] hostname_callable``)."""
+    try:
+        from airflow.sdk.api.client import get_hostname
+    except ImportError:  # pragma: no cover - every supported Airflow has it
+        return socket.getfqdn()
+    return str(get_hostname())
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -59,6 +81,10 @@ class SupervisorProgramsTrigger(BaseTrigger):
         Default: ``unreachable_after``, at least 5 and at most 30.
     :param log_tail_bytes: bytes of stdout and stderr attached per failed program. Default 4096.
     :param restarts: restarts so far; echoed back in the event so it survives ``airflow dags test``.
+    :param worker_host: name of the host whose worker started a local-shape job's supervisord (as Airflow
+        names hosts). When supervisord cannot be reached, its unix socket does not exist here (or its TCP
+        address is loopback) and this triggerer runs on another host, the watch ends at once saying so,
+        instead of retrying for ``unreachable_after`` seconds. None (remote shape, older rows): no such check.
     """
 
     def __init__(
@@ -74,6 +100,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
         log_tail_bytes: int = 4096,
         restarts: int = 0,
         call_timeout: float | None = None,
+        worker_host: str | None = None,
         **legacy: Any,  # stored rows of older versions may carry arguments we no longer use
     ) -> None:
         super().__init__()
@@ -87,6 +114,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
         self.log_tail_bytes = int(log_tail_bytes)
         self.restarts = int(restarts)
         self.call_timeout = None if call_timeout is None else float(call_timeout)
+        self.worker_host = worker_host
         low, high = _CALL_TIMEOUT_RANGE
         self.poll_timeout = self.call_timeout or min(high, max(low, self.unreachable_after))
 
@@ -104,6 +132,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
                 "log_tail_bytes": self.log_tail_bytes,
                 "restarts": self.restarts,
                 "call_timeout": self.call_timeout,
+                "worker_host": self.worker_host,
             },
         )
 
@@ -120,10 +149,11 @@ class SupervisorProgramsTrigger(BaseTrigger):
         # every trigger of the triggerer's loop watching the same supervisord shares one client; SSH
         # endpoints share the loop's pooled connection per host (which reads Airflow SSH connections)
         async with shared_client(endpoint, pool=airflow_pool(), **self.client_options()) as client:
-            event = await self._watch(client, endpoint.describe())
+            event = await self._watch(client, endpoint)
         yield TriggerEvent(event)
 
-    async def _watch(self, client: SupervisorClient, where: str) -> dict[str, Any]:
+    async def _watch(self, client: SupervisorClient, endpoint: XmlRpcEndpoint) -> dict[str, Any]:
+        where = endpoint.describe()
         failing_since: float | None = None
         backoff = min(1.0, self.check_interval)
         # The sensor checked once before deferring. Start at a random point of the interval so that
@@ -137,6 +167,10 @@ class SupervisorProgramsTrigger(BaseTrigger):
                 return self._payload(Outcome.UNREACHABLE, where=where, error=str(exc), since=started)
             except SupervisorError as exc:
                 failing_since = failing_since or started
+                if misplaced := await self.misplaced(endpoint):
+                    return self._payload(
+                        Outcome.UNREACHABLE, where=where, error=misplaced, since=failing_since, reason="other_host"
+                    )
                 left = failing_since + self.unreachable_after - time.time()
                 if left <= 0:
                     return self._payload(Outcome.UNREACHABLE, where=where, error=str(exc), since=failing_since)
@@ -166,6 +200,33 @@ class SupervisorProgramsTrigger(BaseTrigger):
             if limit is not None and now >= limit:
                 return self._payload(Outcome.DEADLINE, where=where, infos=infos, reason=reason)
         return None
+
+    async def misplaced(self, endpoint: XmlRpcEndpoint) -> str | None:
+        """Why a local-shape ``endpoint`` cannot be reached from this host at all, or None.
+
+        The local shape needs the triggerer on the host of the worker that started supervisord: its unix
+        socket is a file there, its loopback port a port there. Only called after a failed poll.
+        """
+        if self.worker_host is None or endpoint.ssh is not None:
+            return None
+        if endpoint.unix_socket is not None:
+            if await asyncio.to_thread(os.path.exists, endpoint.unix_socket):
+                return None  # the socket is here (a shared folder): supervisord is just not answering
+            what = f"its unix socket {endpoint.unix_socket} does not exist here"
+        elif _is_loopback(endpoint.host):
+            what = f"its address {endpoint.host}:{endpoint.port} is this host's own loopback"
+        else:
+            return None
+        here = await asyncio.to_thread(this_host)
+        if here == self.worker_host:
+            return None
+        return (
+            f"this triggerer runs on host {here!r}, but the job's supervisord was started on host "
+            f"{self.worker_host!r} (the worker) and {what}: the local shape needs the triggerer on the worker's "
+            "host. Run the triggerer there, or use the remote shape (SupervisorRemote, or a "
+            f"SupervisorSSHAirflowConfiguration with ssh.host={self.worker_host!r}) so that the watch reaches "
+            "supervisord over SSH from any host"
+        )
 
     def _next_sleep(self, now: float, sleep: float | None = None) -> float:
         """Seconds until the next poll: about ``check_interval``, never past a deadline."""

@@ -139,3 +139,53 @@ async def test_remote_lifecycle_over_real_sshd(sshd: Any, working_dir: Path) -> 
     finally:
         await lifecycle.force_kill(host, cfg)
         await host.close()
+
+
+async def test_stop_after_a_killed_supervisord_kills_only_the_groups_it_left(working_dir: Path) -> None:
+    """supervisord SIGKILLed: its programs (and their children) run on, orphaned. The stop step finds them by the
+    job's server URL in their environment and kills their process groups -- and nothing else."""
+    from airflow_supervisor_async.client import SupervisorClient
+
+    host = LocalHost()
+    cfg = SupervisorAirflowConfiguration(
+        working_dir=working_dir,
+        program={"parent": {"command": "bash -c 'sleep 300 & echo $! > child.pid; wait'"}},
+    )
+    await lifecycle.write_config(host, cfg)
+    pid = await lifecycle.start_supervisord(host, cfg)
+    async with SupervisorClient.from_endpoint(cfg.xmlrpc_endpoint()) as client:
+        await client.start_process("parent", wait=True)
+        program = (await client.get_process_info("parent")).pid
+    child_pid_file = working_dir / "parent" / "child.pid"
+    for _ in range(100):
+        if child_pid_file.exists() and child_pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.05)
+    child = int(child_pid_file.read_text())
+    bystander = await asyncio.create_subprocess_exec("sleep", "300", start_new_session=True)  # not the job's
+    try:
+        os.kill(pid, 9)
+        await asyncio.sleep(0.2)
+        assert await lifecycle.dead_supervisord(host, cfg) == pid
+        assert await lifecycle.orphaned_programs(host, cfg) == {program: "parent"}
+
+        assert await lifecycle.stop_supervisord(host, cfg) is False  # it was not running...
+        for _ in range(100):  # ...but what it left is killed, the child too (same process group)
+            if not any(os.path.exists(f"/proc/{p}") and "Z" not in _state(p) for p in (program, child)):
+                break
+            await asyncio.sleep(0.05)
+        assert not os.path.exists(f"/proc/{program}") or "Z" in _state(program)
+        assert not os.path.exists(f"/proc/{child}") or "Z" in _state(child)
+        assert bystander.returncode is None
+        assert not cfg.resolved_pidfile.exists()  # the stale pid file is gone: a second stop does nothing
+        assert await lifecycle.dead_supervisord(host, cfg) is None
+    finally:
+        bystander.kill()
+        await bystander.wait()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return "Z"
