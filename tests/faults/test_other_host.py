@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+pytest.importorskip("airflow")  # the sensor and the trigger are Airflow's: skipped where it is not installed
+
 from airflow_supervisor_async.sensors import SupervisorProgramsSensor
 from airflow_supervisor_async.triggers.programs import this_host
 from tests.support.faults import skip_or_fail
