@@ -3,5 +3,5 @@
 # supervisord, with a throwaway SQLite Airflow home in a temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --demo  # the venv with Airflow only: no test tools, browser or sshd
 exec .venv/bin/airflow-supervisor-async demo "$@"

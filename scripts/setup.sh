@@ -7,6 +7,7 @@
 #                                  package's Airflow and test extras. SKIP_AIRFLOW31=1 leaves the second out.
 #   bash scripts/setup.sh --core   .venv-core: the library and its test tools without Airflow (a supported
 #                                  install, tested on its own by scripts/test.sh).
+#   bash scripts/setup.sh --demo   only what the demo needs: .venv with the airflow extra (scripts/demo.sh).
 #
 # Works where the system Python refuses `pip install` (PEP 668, "externally-managed-environment"): venvs
 # are made with the standard library's venv (python3-venv is installed when missing) and uv is installed
@@ -16,8 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY="${PYTHON:-python3}"
-core=0
-[ "${1:-}" = --core ] && core=1
+mode="${1:-all}"
+case "$mode" in all | --core | --demo) ;; *) echo "usage: setup.sh [--core | --demo]" >&2; exit 2 ;; esac
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
@@ -58,18 +59,18 @@ make_venv() {  # make_venv DIR: a venv from the standard library, with pip
     fi
 }
 
-if [ $core = 0 ]; then
-    missing=()
+missing=()
+command -v pgrep >/dev/null 2>&1 || missing+=(procps)  # pgrep and kill, used to stop supervisord
+if [ "$mode" = all ]; then
     { command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ]; } || missing+=(openssh-server openssh-client)
-    command -v pgrep >/dev/null 2>&1 || missing+=(procps)  # pgrep and kill, used to stop supervisord
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)  # network namespaces: the fault tests' remote host
     command -v unshare >/dev/null 2>&1 || missing+=(util-linux)  # the fault tests' triggerer on another host
     [ -x /usr/bin/chromium ] || missing+=(chromium)  # the headless browser of the UI page test (Debian's)
-    [ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
 fi
+[ ${#missing[@]} -eq 0 ] || install_packages "${missing[@]}"
 
 main_venv=.venv
-[ $core = 1 ] && main_venv=.venv-core
+[ "$mode" = --core ] && main_venv=.venv-core
 # uv from PATH, else installed into the venv by the venv's own pip (never the system's)
 if command -v uv >/dev/null 2>&1; then
     UV=uv
@@ -84,10 +85,10 @@ else
 fi
 # Playwright (test extra) drives the system's chromium; it must never download a browser of its own
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-if [ $core = 1 ]; then
-    "$UV" pip install -q --python "$main_venv/bin/python" -e ".[test]"
-    exit 0
-fi
+case "$mode" in
+    --core) "$UV" pip install -q --python "$main_venv/bin/python" -e ".[test]"; exit 0 ;;
+    --demo) "$UV" pip install -q --python "$main_venv/bin/python" -e ".[airflow]"; exit 0 ;;
+esac
 "$UV" pip install -q --python .venv/bin/python -e ".[airflow,test]"
 if [ "${SKIP_AIRFLOW31:-0}" != 1 ]; then
     [ -x .venv-airflow31/bin/python ] || "$UV" venv -q --python "$PY" .venv-airflow31

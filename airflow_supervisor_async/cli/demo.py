@@ -98,6 +98,7 @@ class _ProgramWatcher(threading.Thread):
 
     async def _watch(self) -> None:
         from ..client import SupervisorClient, SupervisorError
+        from ..host import lifecycle  # noqa: F401  (imported here, while Airflow starts, not during the cleanup)
 
         last: dict[str, str] = {}
         async with SupervisorClient.from_unix_socket(str(self.socket), connect_timeout=1, read_timeout=2) as client:
@@ -148,12 +149,34 @@ def _follow(proc: subprocess.Popen[str], started: float, log: list[str]) -> None
                 _say(f"    {text.format(*found.groups())}", started)
 
 
+class _CtrlC:
+    """SIGINT handler: the first Ctrl-C interrupts the demo, later ones cannot interrupt its cleanup."""
+
+    def __init__(self) -> None:
+        self.cleaning = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if not self.cleaning:
+            self.cleaning = True
+            raise KeyboardInterrupt
+        print("still cleaning up: supervisord, its programs and the temp folders go first", file=sys.stderr)
+
+
 def run_demo(keep: bool = False) -> int:
     """Run the demo; returns 0 when the DAG run succeeded."""
     airflow = Path(sys.executable).with_name("airflow")
     if not airflow.exists():
         print("the demo needs Airflow: pip install 'airflow-supervisor-async[airflow]'", file=sys.stderr)
         return 2
+    ctrl_c = _CtrlC()
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        return _run_demo(airflow, keep, ctrl_c)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_demo(airflow: Path, keep: bool, ctrl_c: _CtrlC) -> int:
     started = time.monotonic()
     home = Path(tempfile.mkdtemp(prefix="asa-demo-home-"))
     working_dir = Path(tempfile.mkdtemp(prefix="asa-demo-", dir="/tmp"))
@@ -189,6 +212,7 @@ def run_demo(keep: bool = False) -> int:
         _say("interrupted: stopping everything", started)
         return 130
     finally:
+        ctrl_c.cleaning = True  # from here on Ctrl-C only says that the cleanup is running
         if watcher is not None:
             watcher.stop.set()
         _cleanup(proc, working_dir, home, keep_home=keep)

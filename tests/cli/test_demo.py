@@ -56,3 +56,30 @@ def test_ctrl_c_leaves_nothing_running() -> None:
     assert proc.returncode == 130, "".join(seen) + rest
     assert "interrupted" in rest
     assert leftovers() == "", leftovers()
+
+
+def test_a_second_ctrl_c_does_not_skip_the_cleanup() -> None:
+    proc = subprocess.Popen([str(CLI), "demo"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        if "program report  RUNNING" in line:
+            break
+    out = "".join(seen)
+    home = Path(out.split("Airflow home (SQLite): ", 1)[1].split()[0])
+    working_dir = Path(out.split("supervisord in ", 1)[1].split()[0])
+    assert working_dir.is_dir(), out
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C, while the first one's cleanup starts
+    for line in proc.stdout:
+        seen.append(line)
+        if "interrupted: stopping everything" in line:
+            proc.send_signal(signal.SIGINT)  # and one during the cleanup
+            break
+    rest, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert "Traceback" not in rest
+    assert not working_dir.exists()
+    assert not home.exists()
+    assert leftovers() == "", leftovers()
