@@ -207,7 +207,24 @@ def test_ssh_configuration_uses_remote_paths_and_needs_a_host() -> None:
 
 
 def test_default_working_dir_is_stable() -> None:
-    def make() -> SupervisorAirflowConfiguration:
-        return SupervisorAirflowConfiguration(program={"b": {"command": "x"}, "a": {"command": "y"}})
-
-    assert make().resolved_working_dir == make().resolved_working_dir
+    # The DAG processor, each task and the triggerer compute it in their own processes: it must not depend on
+    # the process (hash seed, pid, time) nor on the order the programs are written in, only on which they are.
+    probe = (
+        "from airflow_supervisor_async import SupervisorAirflowConfiguration as C; "
+        "print(C(program={'b': {'command': 'x'}, 'a': {'command': 'y'}}).resolved_working_dir)"
+    )
+    elsewhere = {
+        subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    here = SupervisorAirflowConfiguration(program={"a": {"command": "other"}, "b": {"command": "x"}})
+    assert elsewhere == {str(here.resolved_working_dir)}
+    other = SupervisorAirflowConfiguration(program={"a": {"command": "y"}, "c": {"command": "x"}})
+    assert other.resolved_working_dir != here.resolved_working_dir  # two jobs do not share a supervisord

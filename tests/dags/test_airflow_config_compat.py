@@ -22,8 +22,8 @@ import pytest
 pytest.importorskip("airflow")  # dags/ needs Airflow: skipped (and deselected) where it is not installed
 pytest.importorskip("airflow_config")
 
-from airflow_supervisor_async.dags.supervisor import STEPS
 from tests.config.test_loading import SEED_AIRFLOW_CONFIG
+from tests.dags.test_structure import TEN_STEPS
 from tests.fixtures.airflow_harness import wait_for
 from tests.fixtures.jobs import short_tempdir
 
@@ -64,7 +64,7 @@ def test_seed_airflow_config_example_builds_the_same_dag(tmp_path: Path) -> None
     result = run_python(tmp_path / "dag.py")
     assert result.returncode == 0, result.stderr[-3000:]
     tasks = next(line for line in result.stdout.splitlines() if line.startswith("TASKS"))
-    assert tasks == f"TASKS {sorted(f'test-supervisor-{step}' for step, _ in STEPS)}"
+    assert tasks == f"TASKS {sorted(f'test-supervisor-{step}' for step, _ in TEN_STEPS)}"
     assert "CFG SupervisorAirflowConfiguration bash -c 'sleep 14400; exit 1'" in result.stdout
     # said, not silent (Airflow routes warnings to its log on stdout)
     assert "rename `airflow_supervisor.X` to `airflow_supervisor_async.X`" in result.stdout + result.stderr

@@ -20,9 +20,23 @@ from airflow_supervisor_async import (
     SupervisorRemote,
     SupervisorSSHAirflowConfiguration,
 )
-from airflow_supervisor_async.dags.supervisor import STEPS
 
 pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]
+
+# The ten task id suffixes and attributes users' DAGs and the seed README depend on, written out here (not
+# taken from the code under test): renaming one is a breaking change this test must catch.
+TEN_STEPS = (
+    ("configure-supervisor", "configure_supervisor"),
+    ("start-supervisor", "start_supervisor"),
+    ("start-programs", "start_programs"),
+    ("check-programs", "check_programs"),
+    ("evaluate-programs", "evaluate_programs"),
+    ("restart-programs", "restart_programs"),
+    ("end-monitoring", "end_monitoring"),
+    ("stop-programs", "stop_programs"),
+    ("stop-supervisor", "stop_supervisor"),
+    ("unconfigure-supervisor", "unconfigure_supervisor"),
+)
 
 
 def seed_cfg() -> SupervisorAirflowConfiguration:
@@ -41,9 +55,9 @@ def seed_dag() -> DAG:
 def test_seed_readme_dag_has_the_ten_steps_with_stable_ids() -> None:
     with seed_dag() as dag:
         sup = Supervisor(dag=dag, cfg=seed_cfg())
-    assert [t.task_id for t in sup.tasks] == [f"test-supervisor-{step}" for step, _ in STEPS]
-    assert set(dag.task_dict) == {f"test-supervisor-{step}" for step, _ in STEPS}
-    for step, attr in STEPS:
+    assert [t.task_id for t in sup.tasks] == [f"test-supervisor-{step}" for step, _ in TEN_STEPS]
+    assert set(dag.task_dict) == {f"test-supervisor-{step}" for step, _ in TEN_STEPS}
+    for step, attr in TEN_STEPS:
         assert getattr(sup, attr).task_id == sup.task_id(step)
 
 
