@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (idempotent) and run the whole test suite: lint, then pytest against real
+# Set up (idempotent) and run the whole test suite: lint and mypy, then pytest against real
 # supervisord, a real OpenSSH sshd on 127.0.0.1 and real Airflow (the newest release, in .venv);
 # then the Airflow-level tests marked `airflow31` again on Airflow 3.1 (in .venv-airflow31); then the
 # library without Airflow (.venv-core, no airflow extra): the fast tests not marked airflow or ssh.
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy  # the package; strict on config/, client/, host/, triggers/ (pyproject.toml)
 status=0
 .venv/bin/pytest -q -p no:cacheprovider "$@" || status=$?
 if [ $# -eq 0 ]; then

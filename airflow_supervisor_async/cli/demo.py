@@ -125,10 +125,10 @@ def _cleanup(proc: subprocess.Popen[str] | None, working_dir: Path, home: Path, 
     if proc is not None and proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    from ..config import SupervisorAirflowConfiguration
+    from ..config import ProgramConfiguration, SupervisorAirflowConfiguration
     from ..host import LocalHost, lifecycle
 
-    cfg = SupervisorAirflowConfiguration(working_dir=working_dir, program={"report": {"command": "x"}})
+    cfg = SupervisorAirflowConfiguration(working_dir=working_dir, program={"report": ProgramConfiguration(command="x")})
     asyncio.run(lifecycle.force_kill(LocalHost(), cfg))  # supervisord and its programs' process groups
     shutil.rmtree(working_dir, ignore_errors=True)
     if not keep_home:
@@ -181,7 +181,8 @@ def _run_demo(airflow: Path, keep: bool, ctrl_c: _CtrlC) -> int:
     home = Path(tempfile.mkdtemp(prefix="asa-demo-home-"))
     working_dir = Path(tempfile.mkdtemp(prefix="asa-demo-", dir="/tmp"))
     working_dir.rmdir()  # the DAG's first step creates it (mode 0700)
-    env, proc, watcher, log = _airflow_env(home), None, None, []
+    env, proc, watcher = _airflow_env(home), None, None
+    log: list[str] = []
     try:
         _say(f"Airflow home (SQLite): {home}", started)
         subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)

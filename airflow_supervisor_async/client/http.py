@@ -42,7 +42,7 @@ def _mark_retrieved(future: asyncio.Future[bytes]) -> None:
         future.exception()
 
 
-class HTTPExchange:
+class HTTPExchange(asyncio.Protocol):
     """Send one request, collect its answer into ``done`` (a future of the body bytes).
 
     :param method: XML-RPC method, for messages.
@@ -59,6 +59,7 @@ class HTTPExchange:
         "_eof",
         "_h11",
         "_quickack",
+        "_quickack_socket",
         "_size",
         "done",
         "max_body",
@@ -76,6 +77,7 @@ class HTTPExchange:
         self.max_body = max_body
         self.username = username
         self._quickack = quickack
+        self._quickack_socket: Any = None  # the TCP socket to set TCP_QUICKACK on, once connected
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_SERVER_EVENTS)
         self._chunks: list[bytes] = []
         self._size = 0
@@ -100,15 +102,16 @@ class HTTPExchange:
         self.transport = transport
         if self._quickack and _QUICKACK is not None:
             sock = transport.get_extra_info("socket")
-            self._quickack = sock if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6) else False
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                self._quickack_socket = sock
 
     def session_started(self) -> None:  # asyncssh
         pass
 
     def data_received(self, data: bytes, datatype: Any = None) -> None:
-        if self._quickack:
+        if self._quickack_socket is not None:
             with contextlib.suppress(OSError):  # the socket may be closing; ACK timing is only an optimisation
-                self._quickack.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+                self._quickack_socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         if self.done.done():
             return
         self._h11.receive_data(data)

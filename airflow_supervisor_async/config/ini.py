@@ -99,8 +99,10 @@ def parse_environment(text: str) -> dict[str, str]:
         hidden.append(match.group())
         return _PLACEHOLDER.format(len(hidden) - 1)
 
+    def restore(value: str) -> str:
+        return _PLACEHOLDER_RE.sub(lambda m: hidden[int(m.group(1))], value)
+
     pairs = dict_of_key_value_pairs(_DIRECTIVE.sub(hide, text))
-    restore = lambda value: _PLACEHOLDER_RE.sub(lambda m: hidden[int(m.group(1))], value)  # noqa: E731
     return {restore(key): restore(value) for key, value in pairs.items()}
 
 

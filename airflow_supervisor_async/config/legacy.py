@@ -199,7 +199,7 @@ def _as_dict(value: Any, key: str) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return dict(value)
     if hasattr(value, "model_dump"):
-        return value.model_dump(exclude_unset=True)
+        return dict(value.model_dump(exclude_unset=True))
     raise ValueError(f"{key}: expected a mapping, got {type(value).__name__}")
 
 

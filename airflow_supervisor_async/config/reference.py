@@ -35,13 +35,14 @@ def _schema_type(schema: dict[str, Any]) -> str:
     if "const" in schema:
         return f"`{schema['const']}`"
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
     kind = schema.get("type", "any")
     if kind == "array":
         return f"list of {_schema_type(schema.get('items', {}))}"
     if kind == "object":
         return "mapping"
-    return {"string": schema.get("format", "text"), "integer": "int", "boolean": "bool", "null": "null"}.get(kind, kind)
+    names = {"string": str(schema.get("format", "text")), "integer": "int", "boolean": "bool", "null": "null"}
+    return names.get(str(kind), str(kind))
 
 
 def _default(info: FieldInfo) -> str:

@@ -155,7 +155,7 @@ class SupervisorConfiguration(BaseModel):
             parts += [_section_text(_header(field, key), section) for key, section in getattr(self, field).items()]
         serving = self.unix_http_server is not None or self.inet_http_server is not None
         if serving and "supervisor" not in self.rpcinterface:
-            standard = RpcInterfaceConfiguration(rpcinterface_factory=MAIN_RPCINTERFACE)
+            standard = RpcInterfaceConfiguration.model_validate({"rpcinterface_factory": MAIN_RPCINTERFACE})
             parts.append(_section_text(_header("rpcinterface", "supervisor"), standard))
         return "\n".join(parts)
 

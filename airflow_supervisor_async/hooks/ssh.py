@@ -106,7 +106,7 @@ async def read_connection(conn_id: str, hook: Any) -> Any:
     try:
         from airflow.providers.common.compat.connection import get_async_connection
     except ImportError:
-        get_async_connection = None
+        get_async_connection = None  # type: ignore[assignment]  # providers before common.compat 1.7
     try:
         async with asyncio.timeout(CONNECTION_READ_TIMEOUT):
             if get_async_connection is not None:

@@ -38,7 +38,7 @@ class SupervisorPlugin(AirflowPlugin):
     """The supervisor page: ``fastapi_apps`` (built on first use) and a navigation link."""
 
     name = "airflow_supervisor_async"
-    fastapi_apps = _BuiltOnFirstUse()  # type: ignore[assignment]
+    fastapi_apps = _BuiltOnFirstUse()
     external_views = [
         {
             "name": "Supervisor",

@@ -165,7 +165,9 @@ class PooledSSHConnection:
         if not task.cancelled():
             task.exception()  # retrieved here so an attempt nobody waits for any more is not reported as lost
 
-    async def open_channel(self, factory: Callable[[], Any], dest: Destination) -> tuple[asyncssh.SSHTCPChannel, Any]:
+    async def open_channel(
+        self, factory: Callable[[], Any], dest: Destination
+    ) -> tuple[asyncssh.SSHTCPChannel[Any] | asyncssh.SSHUNIXChannel[Any], Any]:
         """Open one channel to ``dest`` on the live connection; ``factory()`` makes its session (an
         ``asyncssh.SSHTCPSession``-like protocol). The caller closes the channel. Take a ``channel_slots``
         slot around the whole use of the channel.

@@ -103,7 +103,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
         worker_host: str | None = None,
         **legacy: Any,  # stored rows of older versions may carry arguments we no longer use
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow's BaseTrigger.__init__ is unannotated
         self.endpoint = endpoint
         self.programs = list(programs)
         self.exitcodes = dict(exitcodes or {})
