@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "FAULTS_REPORT": str(rows_path)}
         command = [sys.executable, "-m", "pytest", "-m", "faults", "-q", "-p", "no:cacheprovider", *pytest_args]
         print("$", " ".join(command), file=sys.stderr)
-        status = subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
+        # pytest's report goes to stderr: stdout is the table alone
+        status = subprocess.run(command, cwd=REPO_ROOT, env=env, stdout=sys.stderr, check=False).returncode
         rows = load(rows_path) if rows_path.exists() else []
     print(render(rows))
     return status

@@ -95,6 +95,12 @@ class Ticker:
     def wait_ticking(self, timeout: float = 120) -> None:
         wait_for(lambda: len(self.ticks()) >= 2, timeout, 0.1, message=f"{self.path}: the program never ticked")
 
+    def wait_running_for(self, seconds: float, timeout: float = 120) -> None:
+        """Wait until the program has ticked for ``seconds`` (e.g. past ``startsecs``: a program that ends
+        sooner counts as failed to start)."""
+        wanted = int(seconds / self.interval) + 5
+        wait_for(lambda: len(self.ticks()) >= wanted, timeout, 0.1, message=f"{self.path}: stopped ticking")
+
     def contiguous(self) -> bool:
         ticks = self.ticks()
         return ticks == list(range(1, len(ticks) + 1))
