@@ -369,8 +369,8 @@ def test_second_triggerer_adopts_the_watch(
     assert j.ticker.contiguous(), j.ticker.summary()
     assert silent >= HEALTH_CHECK_THRESHOLD - 0.5, f"adopted {silent:.1f} s after the last heartbeat"
     assert adopted < HEALTH_CHECK_THRESHOLD + 60, f"adopted {adopted:.1f} s after the kill"
-    row.note(f"the triggerer holding the watch was SIGKILLed; the second adopted it {adopted:.1f} s later,")
-    row.note(f"{silent:.1f} s after the dead one's last heartbeat (threshold {HEALTH_CHECK_THRESHOLD} s)")
+    row.note(f"the triggerer holding the watch was SIGKILLed; the second adopted it {adopted:.1f} s later")
+    row.note(f"({silent:.1f} s after the dead one's last heartbeat, threshold {HEALTH_CHECK_THRESHOLD} s)")
     row.note("the job completed")
     row.detect = f"{adopted:.1f} s after the kill ({silent:.1f} s after its last heartbeat)"
     row.data_lost = f"none: {j.ticker.summary()}"

@@ -213,8 +213,9 @@ def test_partition_longer_than_unreachable_timeout_cleaned_by_the_teardown(
     assert job.ticker.contiguous(), job.ticker.summary()
     assert not job.working_dir.exists(), "cleanup (the default) removes working_dir once supervisord is stopped"
     row.note(f"check-programs failed after {detected:.1f} s: {message.group(0)[:160]}...")
-    row.note("the program kept running during the partition; the teardown retried and reached the host once the")
-    row.note("link was back: programs and supervisord stopped, working_dir removed (cleanup)")
+    row.note("the program kept running during the partition")
+    row.note("the teardown retried, reached the host once the link was back, stopped programs and supervisord")
+    row.note("and removed working_dir (cleanup)")
     row.detect = f"{detected:.1f} s (unreachable_timeout 10 s)"
     row.data_lost = f"none: {job.ticker.summary()} until stopped by the teardown"
 
@@ -337,4 +338,4 @@ def test_supervisord_killed_during_the_watch(remote_job: Callable[..., RemoteJob
     row.note(f"check-programs failed after {detected:.1f} s naming supervisord (pid {supervisord}) as gone")
     row.note("stop-supervisor killed the process group of the program it left behind (program and child)")
     row.detect = f"{detected:.1f} s (unreachable_timeout 6 s)"
-    row.data_lost = "none: logs kept in working_dir; the program was killed (its supervisord was gone)"
+    row.data_lost = "none: the orphaned program (and its child) killed, as its supervisord was gone"

@@ -25,8 +25,8 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     ),
     "2a": (
         "Partition longer than `unreachable_timeout`; the link returns while the teardown retries",
-        "check-programs fails naming the host and since when; the programs keep running on the far side; the "
-        "teardown reaches the host within `unreachable_timeout`, stops and cleans the job, keeps the logs",
+        "check-programs fails naming what is unreachable and since when; the programs keep running on the far "
+        "side; the teardown retries, reaches the host once the link is back, stops and cleans the job",
     ),
     "2b": (
         "Partition outlasting the teardown too; the job's next run",
@@ -68,7 +68,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     ),
     "9a": (
         "User marks the DAG run failed while check-programs is deferred",
-        "The teardown stops the programs and supervisord; the logs are kept",
+        "The teardown tasks still run: they stop the programs and supervisord",
     ),
     "9b": (
         "User clears check-programs while it is deferred",
