@@ -84,7 +84,15 @@ def _ts(value: str | None) -> float:
 class ClusterJob:
     """One local-shape job DAG on the module's cluster; its processes are killed at teardown whatever happened."""
 
-    def __init__(self, cluster: AirflowCluster, name: str, *, startsecs: int = 1, runtime: int | None = None) -> None:
+    def __init__(
+        self,
+        cluster: AirflowCluster,
+        name: str,
+        *,
+        startsecs: int = 1,
+        runtime: int | None = None,
+        fail_first_after: float | None = None,
+    ) -> None:
         self.cluster, self.dag_id = cluster, f"faults_{name}"
         self.folder = short_tempdir("asa-flc-")
         self.working_dir = self.folder / "job"
@@ -95,7 +103,7 @@ class ClusterJob:
             JOB_DAG.format(
                 working_dir=str(self.working_dir),
                 runtime=f"timedelta(seconds={runtime})" if runtime else None,
-                command=self.ticker.command(),
+                command=self.ticker.command(fail_first_after=fail_first_after),
                 startsecs=startsecs,
                 dag_id=self.dag_id,
             ),
@@ -213,6 +221,31 @@ def test_task_process_killed_during_start_programs(job: Callable[..., ClusterJob
     row.note("one supervisord, one program start; the run succeeded")
     row.detect = f"{recovered:.1f} s to a successful retry (retry_delay 1 s)"
     row.data_lost = f"none: {j.ticker.summary()}"
+
+
+def test_task_process_killed_during_restart_programs(job: Callable[..., ClusterJob], fault_row: Any) -> None:
+    row: FaultRow = fault_row("5b")
+    # the first start fails after 10 s (past startsecs); the restart's startProcess(wait=True) takes 8 s
+    j = job("restart_killed", startsecs=8, fail_first_after=10)
+    j.trigger()
+    restart = j.wait("restart-programs", lambda r: r["state"] == "running", "ran", timeout=300)
+    wait_for(lambda: len(j.ticker.starts()) == 2, 120, 0.1, message="the program was never restarted")
+    proc = wait_for(lambda: task_process(restart["id"]), 60, 0.1, message="no task process for restart-programs")
+    proc.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+
+    j.wait("restart-programs", lambda r: r["try_number"] == 2 and r["state"] == "deferred", "deferred again")
+    recovered = time.monotonic() - killed
+    j.ticker.wait_running_for(8)  # past startsecs
+    j.ticker.release()
+    assert j.wait_run() == "success", j.states()
+
+    assert len(j.ticker.starts()) == 2, j.ticker.summary()  # the failed start and one restart, not two
+    assert "not restarted twice" in j.log("restart-programs", 2), j.log("restart-programs", 2)
+    row.note("the task process was SIGKILLed while supervisord was restarting the failed program")
+    row.note("the retry (try 2) found it running again and did not restart it twice; it watched it to the end")
+    row.detect = f"{recovered:.1f} s to the retry's new watch (retry_delay 1 s)"
+    row.data_lost = "none: 2 starts (the failed one and one restart)"
 
 
 def test_run_marked_failed_while_the_watch_is_deferred(job: Callable[..., ClusterJob], fault_row: Any) -> None:

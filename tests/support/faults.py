@@ -65,9 +65,16 @@ class Ticker:
     def release_path(self) -> Path:
         return self.folder / "release"
 
-    def command(self, *, child: bool = False) -> str:
-        """The program's command line; ``child`` also starts a ``sleep`` child in its process group."""
+    def command(self, *, child: bool = False, fail_first_after: float | None = None) -> str:
+        """The program's command line; ``child`` also starts a ``sleep`` child in its process group;
+        ``fail_first_after``: the first start only sleeps that long and exits 3 (a failure to restart)."""
         spawn = f'sleep 3600 & echo "child $!" >> {self.path}; ' if child else ""
+        if fail_first_after is not None:
+            once = self.folder / "failed-once"
+            spawn += (
+                f'if [ ! -e {once} ]; then touch {once}; echo "start $$" >> {self.path}; '
+                f"sleep {fail_first_after}; exit 3; fi; "
+            )
         return (
             f'bash -c \'{spawn}echo "start $$" >> {self.path}; i=0; while [ ! -e {self.release_path} ]; '
             f'do i=$((i+1)); echo "tick $i" >> {self.path}; sleep {self.interval}; done; echo done >> {self.path}\''
