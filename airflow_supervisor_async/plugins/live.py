@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..client import SupervisorError, shared_client
+from ..hooks.ssh import airflow_pool
 from ..hooks.supervisor import SupervisorHook
 from ..status import control_programs, read_status
 
@@ -34,7 +35,9 @@ async def job_client(job: JobRecord, timeout: float) -> AsyncIterator[Supervisor
     """The loop's shared client for the job's supervisord, credentials read from its Airflow connection."""
     async with asyncio.timeout(timeout):  # the Airflow connection lookup may be a secrets-backend call
         endpoint = await SupervisorHook(job.registration.endpoint).aresolve()
-    async with shared_client(endpoint, connect_timeout=timeout, read_timeout=timeout) as client:
+    # remote jobs name an Airflow SSH connection: the pool must read it (``hooks.ssh``), not only explicit options
+    options = {"connect_timeout": timeout, "read_timeout": timeout, "pool": airflow_pool()}
+    async with shared_client(endpoint, **options) as client:
         yield client
 
 
