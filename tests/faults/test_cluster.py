@@ -16,8 +16,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import psutil
 import pytest
+
+pytest.importorskip("airflow")  # a real Airflow cluster: skipped where Airflow is not installed
+
+import psutil  # installed with Airflow
 
 from tests.fixtures.airflow_harness import AirflowCluster, AirflowHome, wait_for
 from tests.fixtures.jobs import short_tempdir
