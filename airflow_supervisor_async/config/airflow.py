@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import ipaddress
 import logging
+import os
+import re
 import tempfile
-from datetime import time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from .base import ExitCodes
+from .base import ExitCodes, HttpUser, SafePath
 from .control import JobControl
 from .endpoint import XmlRpcEndpoint
 from .errors import ConfigurationError, format_validation_error
-from .files import atomic_write_text
 from .sections import (
     InetHttpServerConfiguration,
     ProgramConfiguration,
@@ -35,6 +45,10 @@ Signal = Literal["TERM", "HUP", "INT", "QUIT", "KILL", "USR1", "USR2"]
 
 # The kernel limits a unix socket path (sun_path) to 108 bytes including the terminating NUL.
 _MAX_SOCKET_PATH = 107
+_SOCKET_NAME = "supervisor.sock"
+#: Folder name prefix of the private per-user base under the temp directory that holds default working dirs.
+PRIVATE_BASE_PREFIX = "airflow-supervisor-async-"
+_JOB_NAME = re.compile(r"[\w.-]+")
 _ALL_INTERFACES = {"", "*", "0.0.0.0", "::", "[::]"}
 _WARNED_PORTS: set[str] = set()
 
@@ -44,6 +58,49 @@ def _split_host_port(value: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"expected 'host:port' or a port number between 1 and 65535, got {value!r}")
     return host, int(port)
+
+
+def _plain_password(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # YAML reads `password: 123456` as a number
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if isinstance(text, str) and text.startswith("{SHA}"):
+        raise ValueError(
+            "Airflow's client sends this password to supervisord, so it must be the password itself, not a '{SHA}' "
+            "digest (it is written to supervisord.conf as a digest)"
+        )
+    return value
+
+
+def _exitcodes(value: Any) -> Any:
+    """A single exit code (``exitcodes: 2``) is a list of one, as supervisord reads it."""
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _job_folder(job: str, budget: int) -> str:
+    """``job``, or a shortened form with a hash of it, so that a path of ``budget`` bytes holds it."""
+    if len(job.encode()) <= budget:
+        return job
+    digest = hashlib.sha1(job.encode(), usedforsecurity=False).hexdigest()[:10]
+    head = job.encode()[: max(budget - len(digest) - 1, 1)].decode(errors="ignore")
+    return f"{head}-{digest}"
+
+
+def default_working_dir(temp_root: PurePosixPath | Path, owner: str, job: str) -> Path:
+    """``<temp_root>/airflow-supervisor-async-<owner>/<job>``, the job's folder shortened to keep the socket path
+    in ``<folder>/supervisor.sock`` within the kernel's 107 bytes."""
+    base = Path(temp_root) / f"{PRIVATE_BASE_PREFIX}{owner}"
+    budget = _MAX_SOCKET_PATH - len(str(base).encode()) - len(f"//{_SOCKET_NAME}")
+    return base / _job_folder(job, max(budget, 12))
+
+
+def _field_path(section: str) -> str:
+    """``[program:feed]`` -> ``program.feed``: supervisord.conf section headers as configuration fields."""
+    match = re.fullmatch(r"\[([\w-]+)(?::(.+))?\]", section)
+    if match is None:
+        return section
+    field = match.group(1).replace("fcgi-program", "fcgiprogram")
+    return f"{field}.{match.group(2)}" if match.group(2) else field
 
 
 def _is_loopback(host: str) -> bool:
@@ -62,7 +119,7 @@ class AirflowConfiguration(BaseModel):
     the network. Set ``port`` to also serve XML-RPC over TCP (e.g. for the web UI).
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
 
     # -- XML-RPC endpoint ---------------------------------------------------------------
     port: str | None = Field(
@@ -71,7 +128,7 @@ class AirflowConfiguration(BaseModel):
         "binds to 127.0.0.1. `*:9001` listens on all interfaces: set `username` and `password` then. "
         "Default: no TCP listener, XML-RPC over the unix socket only.",
     )
-    unix_socket: Path | None = Field(
+    unix_socket: SafePath | None = Field(
         default=None,
         description="Path of supervisord's unix_http_server socket (mode 0700). "
         "Default: `<working_dir>/supervisor.sock`.",
@@ -86,13 +143,15 @@ class AirflowConfiguration(BaseModel):
         description="Host the client connects to when `transport` is `tcp` "
         "(on the remote host, for SSH configurations).",
     )
-    username: str | None = Field(
-        default=None, description="HTTP basic-auth user required by supervisord's XML-RPC servers."
+    username: HttpUser | None = Field(
+        default=None,
+        description="HTTP basic-auth user required by supervisord's XML-RPC servers. Set together with `password` "
+        "(or take both from `xmlrpc_conn_id`).",
     )
-    password: SecretStr | None = Field(
+    password: Annotated[SecretStr, BeforeValidator(_plain_password)] | None = Field(
         default=None,
         description="HTTP basic-auth password. Written to the supervisord.conf as a `{SHA}` hash (file mode 0600); "
-        "never logged or put in trigger rows.",
+        "never logged or put in trigger rows. Refused in a DAG: use `xmlrpc_conn_id` there.",
     )
     rpcpath: str = Field(default="/RPC2", description="HTTP path of supervisord's XML-RPC handler.")
     xmlrpc_conn_id: str | None = Field(
@@ -109,7 +168,7 @@ class AirflowConfiguration(BaseModel):
     startretries: int | None = Field(
         default=None, ge=0, description="Spawn attempts before FATAL. Default: supervisord's (3)."
     )
-    exitcodes: ExitCodes = Field(
+    exitcodes: Annotated[ExitCodes, BeforeValidator(_exitcodes)] = Field(
         default_factory=lambda: [0],
         description="Exit codes that mean success (0-255): a program exiting with one of these is done, any other "
         "is failed.",
@@ -119,7 +178,9 @@ class AirflowConfiguration(BaseModel):
         default=30, ge=0, description="Seconds to wait after `stopsignal` before supervisord sends SIGKILL."
     )
     stopasgroup: bool = Field(
-        default=True, description="Send the stop signal to the program's whole process group (its children too)."
+        default=True,
+        description="Send the stop signal to the program's whole process group (its children too); needs "
+        "`killasgroup`.",
     )
     killasgroup: bool = Field(default=True, description="Send the final SIGKILL to the whole process group.")
 
@@ -137,14 +198,27 @@ class AirflowConfiguration(BaseModel):
             _split_host_port(value)
         return value
 
-    @field_validator("exitcodes", mode="before")
+    @field_validator("unix_socket")
     @classmethod
-    def _exitcodes_from_text(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        if isinstance(value, int):
-            return [value]
+    def _absolute_socket(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError(f"expected an absolute path, got {str(value)!r}")
         return value
+
+    @model_validator(mode="after")
+    def _check_groups_and_credentials(self) -> Self:
+        if self.stopasgroup and not self.killasgroup:
+            raise ValueError(
+                "killasgroup is false but stopasgroup is true: supervisord refuses that (stopasgroup implies "
+                "killasgroup); set both, or stopasgroup to false"
+            )
+        if self.xmlrpc_conn_id is None and (self.username is None) != (self.password is None):
+            given, missing = ("password", "username") if self.username is None else ("username", "password")
+            raise ValueError(
+                f"airflow.{given} is set without airflow.{missing}: supervisord needs both to require a login (else "
+                f"it would serve XML-RPC without one); set airflow.{missing}, or take both from airflow.xmlrpc_conn_id"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_endpoint(self) -> Self:
@@ -177,15 +251,24 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
     airflow: AirflowConfiguration = Field(
         default_factory=AirflowConfiguration, description="How Airflow reaches supervisord; program defaults."
     )
-    working_dir: Path | None = Field(
+    job: str | None = Field(
         default=None,
-        description="Directory for supervisord's config, pid, logs, socket and program logs. Default: "
-        "`<tmp>/supervisor-<user>-<hash of program names>` (stable across tasks and DAG runs).",
+        description="Name of the job: names the default `working_dir` and is recorded in the manifest the "
+        "configure step writes there, so that two jobs never share a supervisord or each other's files. Default: "
+        "the DAG id (`<dag_id>.<task_id_prefix>` when the prefix is not the DAG id), set by `Supervisor`; on the "
+        "command line, the config file's name and a hash of its path; else `job-<hash of program names>`. Set it "
+        "to reach a DAG's job from the command line.",
     )
-    config_path: Path | None = Field(
+    working_dir: SafePath | None = Field(
         default=None,
-        description="Where the rendered supervisord.conf is written. Relative paths are under `working_dir`. "
-        "Default: `<working_dir>/supervisord.conf`.",
+        description="Absolute path of the directory for supervisord's config, pid, logs, socket and program logs; it "
+        "must be yours and writable by you only. Default: `<tmp>/airflow-supervisor-async-<uid>/<job>`, in a "
+        "private (0700) folder of your own (remote hosts: `/tmp/airflow-supervisor-async-<ssh user>/<job>`).",
+    )
+    config_path: SafePath | None = Field(
+        default=None,
+        description="Where the rendered supervisord.conf is written (mode 0600). Relative paths are under "
+        "`working_dir`. Default: `<working_dir>/supervisord.conf`.",
     )
 
     # -- monitoring ----------------------------------------------------------------------
@@ -199,10 +282,14 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
         "(always-on jobs) unless `runtime`/`endtime` ended it first.",
     )
     runtime: timedelta | None = Field(
-        default=None, description="Stop the job this long after the reference date (see `reference_date`)."
+        default=None,
+        gt=timedelta(0),
+        description="Stop the job this long after the reference date (see `reference_date`).",
     )
     endtime: time | None = Field(
-        default=None, description="Stop the job at this time of day (UTC), e.g. `17:00` for a 9-to-5 service."
+        default=None,
+        description="Stop the job at this time of day (UTC), e.g. `17:00` for a 9-to-5 service. A time with a UTC "
+        "offset (`17:00+02:00`) is converted to UTC.",
     )
     maxretrigger: int | None = Field(
         default=None, ge=0, description="Most times the job continues into a new DAG run. Default: no limit."
@@ -233,7 +320,9 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
     stop_on_exit: bool = Field(default=True, description="Stop the programs and supervisord when the job ends.")
     cleanup: bool = Field(
         default=True,
-        description="Remove the configuration and `working_dir` when the job ends. Only applies with `stop_on_exit`.",
+        description="Remove what the configure step created (config, `working_dir`) when the job ends; only that, "
+        "as listed in its manifest. After a failed job the program logs are kept (the task log says where). Only "
+        "applies with `stop_on_exit`.",
     )
     restart_on_initial: bool = Field(
         default=False,
@@ -251,29 +340,98 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
 
         return upgrade_job_layout(data, remote="ssh" in cls.model_fields)
 
+    @field_validator("job")
+    @classmethod
+    def _check_job(cls, value: str | None) -> str | None:
+        if value is not None and (not _JOB_NAME.fullmatch(value) or not value.strip(".")):
+            raise ValueError(
+                f"invalid job name {value!r}: use letters, digits, '_', '.' and '-' (as in DAG ids), not only dots"
+            )
+        return value
+
+    @field_validator("working_dir", "config_path")
+    @classmethod
+    def _check_paths(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return value
+        if ".." in value.parts:
+            raise ValueError(f"{str(value)!r} contains '..'; write the path without it")
+        if info.field_name == "working_dir":
+            if not value.is_absolute():
+                raise ValueError(f"expected an absolute path, got {str(value)!r} (it would depend on the current dir)")
+            if value == Path(value.anchor):
+                raise ValueError("the root folder cannot be a working_dir; use a folder of its own")
+            if "%" in str(value):
+                raise ValueError(f"{str(value)!r} contains '%', which supervisord would expand; use another folder")
+        return value
+
+    @field_validator("endtime")
+    @classmethod
+    def _endtime_in_utc(cls, value: time | None) -> time | None:
+        if value is None or value.tzinfo is None:
+            return value
+        if value.utcoffset() is None:
+            raise ValueError(
+                f"endtime {value.isoformat()} has a time zone whose offset depends on the date; give a UTC offset "
+                "(e.g. 17:00+02:00) or the UTC time"
+            )
+        return datetime.combine(date(2000, 1, 1), value).astimezone(UTC).time()
+
     @model_validator(mode="after")
     def _check_airflow_settings(self) -> Self:
         if not self.program:
             raise ValueError("program: at least one program is required")
-        if "%" in str(self.resolved_working_dir):
-            raise ValueError(f"working_dir must not contain '%' (supervisord expands it), got {self.working_dir}")
         socket = self.resolved_unix_socket
         if len(str(socket).encode()) > _MAX_SOCKET_PATH:
             raise ValueError(
                 f"airflow.unix_socket: path {str(socket)!r} is longer than the {_MAX_SOCKET_PATH} bytes a unix socket "
                 "path may have; set a shorter `working_dir` or `airflow.unix_socket`"
             )
+        for name, program in self.program.items():
+            stop = self.airflow.stopasgroup if program.stopasgroup is None else program.stopasgroup
+            kill = self.airflow.killasgroup if program.killasgroup is None else program.killasgroup
+            if stop and not kill:
+                raise ValueError(
+                    f"program.{name}: killasgroup is false but stopasgroup is true (airflow.stopasgroup is the "
+                    "default): supervisord refuses that; set stopasgroup: false on the program too"
+                )
+        self._check_renders()
         return self
 
+    def _check_renders(self) -> None:
+        """Refuse at construction what supervisord would refuse once the Airflow defaults are filled in."""
+        try:
+            problems = self.effective_configuration().incomplete()
+        except ValidationError as exc:
+            problems = format_validation_error(exc)
+        if problems:
+            raise ValueError("; ".join(f"{_field_path(where)}: {message}" for where, message in problems))
+
     # -- derived paths ---------------------------------------------------------------------
+    @property
+    def resolved_job(self) -> str:
+        """``job``, or ``job-<hash of the program names>`` when none is set."""
+        if self.job is not None:
+            return self.job
+        return "job-" + hashlib.sha1(",".join(sorted(self.program)).encode(), usedforsecurity=False).hexdigest()[:10]
+
     def _default_working_dir(self) -> Path:
-        digest = hashlib.sha1(",".join(sorted(self.program)).encode(), usedforsecurity=False).hexdigest()[:10]
-        return Path(tempfile.gettempdir()) / f"supervisor-{getpass.getuser()}-{digest}"
+        return default_working_dir(Path(tempfile.gettempdir()), str(os.getuid()), self.resolved_job)
 
     @property
     def resolved_working_dir(self) -> Path:
-        """``working_dir``, or its stable default."""
+        """``working_dir``, or its stable default under the private per-user base."""
         return self.working_dir if self.working_dir is not None else self._default_working_dir()
+
+    @property
+    def default_working_dir_base(self) -> Path | None:
+        """The private per-user folder holding the default ``working_dir`` (None when ``working_dir`` is set)."""
+        return None if self.working_dir is not None else self._default_working_dir().parent
+
+    def with_job(self, job: str) -> Self:
+        """A copy of this configuration for job ``job`` (validated again: the default paths change)."""
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self).model_validate({**data, "job": job})
 
     @property
     def resolved_config_path(self) -> Path:
@@ -287,7 +445,7 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
     @property
     def resolved_unix_socket(self) -> Path:
         """Path of supervisord's unix socket."""
-        return self.airflow.unix_socket or self.resolved_working_dir / "supervisor.sock"
+        return self.airflow.unix_socket or self.resolved_working_dir / _SOCKET_NAME
 
     @property
     def resolved_pidfile(self) -> Path:
@@ -327,13 +485,17 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
         return defaults
 
     def _http_auth(self) -> dict[str, Any]:
-        if self.airflow.username is None or self.airflow.password is None:
+        username, password = self.airflow.username, self.airflow.password
+        if username is None and password is None:
             return {}
-        secret = self.airflow.password.get_secret_value()
-        if not secret.startswith("{SHA}"):
-            # supervisord accepts a SHA-1 hex digest, so the plain password never lands on disk
-            secret = "{SHA}" + hashlib.sha1(secret.encode(), usedforsecurity=False).hexdigest()
-        return {"username": self.airflow.username, "password": secret}
+        if username is None or password is None:  # only possible with credentials from xmlrpc_conn_id
+            missing = "login" if username is None else "password"
+            raise ValueError(
+                f"airflow.xmlrpc_conn_id {self.airflow.xmlrpc_conn_id!r}: the connection has no {missing}; supervisord "
+                "needs a username and a password together"
+            )
+        # the section model stores the SHA-1 digest, so the plain password never lands on disk
+        return {"username": username, "password": password.get_secret_value()}
 
     def effective_configuration(self) -> SupervisorConfiguration:
         """The plain supervisord configuration that is rendered: sections plus Airflow defaults filled in.
@@ -389,23 +551,20 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
         return effective.to_conf()
 
     def config_file_mode(self) -> int:
-        """File mode of the rendered config: 0600 whenever it holds a password hash."""
-        return 0o600 if self.airflow.password is not None else 0o644
+        """File mode of the rendered config: always 0600 (it may hold credentials; supervisord runs as you)."""
+        return 0o600
 
     def write(self) -> Path:
-        """Create ``working_dir`` (mode 0700) and the program folders, then write the config atomically.
+        """Set up ``working_dir`` and write the config (over SSH for a remote job), with the checks of the
+        configure step; return the config path.
 
-        Returns the config path. Only a valid configuration can exist, so nothing is written
-        for invalid input.
+        See ``host.lifecycle.write_config``: nothing is written for invalid input or a folder that is not yours.
+        Blocking (a fresh event loop); inside a running loop await ``lifecycle.write_config`` instead.
         """
-        text = self.to_conf()
-        wd = self.resolved_working_dir
-        wd.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for name in self.program:
-            (wd / name).mkdir(mode=0o700, exist_ok=True)
-        path = self.resolved_config_path
-        atomic_write_text(path, text, mode=self.config_file_mode())
-        return path
+        from ..host import lifecycle
+        from .control import _run
+
+        return Path(str(_run(self, lambda host: lifecycle.write_config(host, self))))
 
     # -- client side -------------------------------------------------------------------------
     def xmlrpc_endpoint(self) -> XmlRpcEndpoint:
@@ -462,9 +621,9 @@ class SupervisorSSHAirflowConfiguration(SupervisorAirflowConfiguration):
     )
 
     def _default_working_dir(self) -> Path:
-        # The local user and temp dir say nothing about the remote host: use a fixed /tmp path there.
-        digest = hashlib.sha1(",".join(sorted(self.program)).encode(), usedforsecurity=False).hexdigest()[:10]
-        return Path(PurePosixPath("/tmp") / f"supervisor-{digest}")
+        # The local uid and temp dir say nothing about the remote host: /tmp there, per remote user (or connection).
+        owner = self.ssh.username or (f"conn-{self.ssh.ssh_conn_id}" if self.ssh.ssh_conn_id else "ssh")
+        return default_working_dir(PurePosixPath("/tmp"), re.sub(r"[^\w.-]", "_", owner), self.resolved_job)
 
     def _ssh(self) -> SSHConfiguration | None:
         return self.ssh

@@ -7,6 +7,7 @@ supervisord's parser does with the text.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -21,28 +22,39 @@ __all__ = (
     "AutoRestart",
     "Bool",
     "ByteSize",
+    "ClientPassword",
     "Environment",
     "EventNames",
     "ExitCodes",
     "FilePath",
     "FilePatterns",
     "HostPort",
+    "HttpUser",
     "LogFile",
     "LogLevel",
     "Octal",
     "ProcessName",
     "ProgramName",
     "ProgramNames",
+    "SafePath",
     "SectionModel",
+    "ServerPassword",
     "ServerUrl",
     "Signal",
     "SupervisordEnvironment",
+    "SystemUser",
     "Text",
     "UserGroup",
 )
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# fullmatch everywhere: ``$`` would also match before a trailing newline
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# a POSIX user or group name (a trailing '$' marks machine accounts), or a numeric id
+_SYSTEM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\$?")
+# HTTP basic auth: ':' separates user from password; ';' and '#' start comments in supervisord.conf
+_HTTP_USER = re.compile(r"[^\s:;#\x00-\x1f\x7f]+")
+_SHA_DIGEST = re.compile(r"\{SHA\}[0-9a-fA-F]{40}")
 _TRUE = ("true", "yes", "on", "1")  # supervisor.datatypes.boolean, case-insensitive
 _FALSE = ("false", "no", "off", "0")
 
@@ -61,7 +73,7 @@ def _upper(value: Any) -> Any:
 
 
 def _check_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
             f"invalid name {value!r}: use letters, digits, '_', '.' and '-', starting with a letter or digit "
             "(no ':', whitespace or shell characters)"
@@ -138,8 +150,73 @@ def _signal_name(value: Any) -> Any:
 
 
 def _check_user_group(value: str) -> str:
-    if not re.fullmatch(r"[^:\s]+(?::[^:\s]+)?", value):
-        raise ValueError(f"expected 'user' or 'user:group', got {value!r}")
+    user, _, group = value.partition(":")
+    if not _SYSTEM_NAME.fullmatch(user) or (group and not _SYSTEM_NAME.fullmatch(group)):
+        raise ValueError(
+            f"expected 'user' or 'user:group' (names or numeric ids: letters, digits, '_', '.', '-'), got {value!r}"
+        )
+    return value
+
+
+def _check_system_user(value: str) -> str:
+    if not _SYSTEM_NAME.fullmatch(value):
+        raise ValueError(
+            f"expected a user name or numeric uid (letters, digits, '_', '.', '-'; no spaces, ':' or ';'), "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _check_http_user(value: str) -> str:
+    if not _HTTP_USER.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a usable HTTP user name: no whitespace, control characters, ':' (it separates the "
+            "user from the password), ';' or '#'"
+        )
+    return value
+
+
+def _secret_text(value: Any) -> Any:
+    # YAML reads `password: 123456` as a number; it is meant as text
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _hash_password(value: Any) -> Any:
+    """A server password as supervisord stores it best: ``{SHA}`` and the SHA-1 hex digest of the cleartext."""
+    value = _secret_text(value)
+    if not isinstance(value, str):
+        return value  # pydantic reports the wrong type (inputs are hidden from its messages)
+    if value.startswith("{SHA}"):
+        if not _SHA_DIGEST.fullmatch(value):
+            raise ValueError("a password starting with '{SHA}' must be '{SHA}' followed by 40 hex digits (SHA-1)")
+        return value
+    if not value:
+        raise ValueError("the password is empty")
+    # supervisord accepts the digest, so the cleartext is never kept in the model nor written to disk
+    return "{SHA}" + hashlib.sha1(value.encode(), usedforsecurity=False).hexdigest()
+
+
+def _check_client_password(value: str) -> str:
+    if value.startswith("{SHA}"):
+        raise ValueError(
+            "supervisorctl sends its password as written, so a '{SHA}' digest can never log in; leave the password "
+            "out and supervisorctl asks for it"
+        )
+    check_text(value, secret=True)
+    return value
+
+
+def _safe_path(value: Any) -> Any:
+    value = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if value == "":
+        raise ValueError("expected a path, got an empty string")
+    return value
+
+
+def _check_safe_path(value: Path) -> Path:
+    text = str(value)
+    if "\n" in text or "\r" in text or re.search(r"[\x00-\x1f\x7f]", text):
+        raise ValueError(f"{text!r} contains a newline or another control character; use a plain path")
     return value
 
 
@@ -173,7 +250,7 @@ def _environment(value: Any) -> Any:
 
 
 def _check_env_name(value: str) -> str:
-    if not _ENV_NAME.match(value):
+    if not _ENV_NAME.fullmatch(value):
         raise ValueError(f"environment: {value!r} is not a valid variable name (letters, digits and '_')")
     return value
 
@@ -207,6 +284,14 @@ LogLevel = Annotated[
     BeforeValidator(_lower),
 ]
 UserGroup = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_user_group)]
+SystemUser = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_system_user)]
+HttpUser = Annotated[str, BeforeValidator(_strip), AfterValidator(_check_http_user)]
+#: A password supervisord checks: stored (and rendered) as ``{SHA}`` + SHA-1 hex digest; the cleartext is dropped.
+ServerPassword = Annotated[str, BeforeValidator(_hash_password)]
+#: A password a client sends (supervisorctl): kept as written; messages never repeat it.
+ClientPassword = Annotated[str, BeforeValidator(_secret_text), AfterValidator(_check_client_password)]
+#: A path this library uses itself (not rendered for supervisord): one line, no control characters.
+SafePath = Annotated[Path, BeforeValidator(_safe_path), AfterValidator(_check_safe_path)]
 HostPort = Annotated[str, BeforeValidator(_host_port), AfterValidator(check_text)]
 ServerUrl = Annotated[str, BeforeValidator(_strip), AfterValidator(check_text), AfterValidator(_check_server_url)]
 ProgramNames = Annotated[list[ProgramName], BeforeValidator(split_list), Field(min_length=1)]

@@ -18,7 +18,7 @@ class XmlRpcEndpoint(BaseModel):
     *on the remote host*, reached through an SSH channel; otherwise they are local.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     unix_socket: Path | None = Field(default=None, description="Path of supervisord's unix_http_server socket.")
     host: str = Field(default="127.0.0.1", description="Host of supervisord's inet_http_server (TCP).")

@@ -48,8 +48,20 @@ def _masked(value: Any) -> Any:
     return value
 
 
+def _is_secret(loc: tuple[int | str, ...]) -> bool:
+    return any(str(part).lower() in _SECRET_KEYS for part in loc)
+
+
+def _without_secret(message: str, loc: tuple[int | str, ...], value: Any) -> str:
+    """``message`` with the input of a secret field blanked out, should a validator have repeated it."""
+    text = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+    if _is_secret(loc) and isinstance(text, str) and text:
+        message = message.replace(repr(text), "<hidden>").replace(text, "<hidden>")
+    return message
+
+
 def _describe_input(loc: tuple[int | str, ...], value: Any) -> str:
-    if any(str(part).lower() in _SECRET_KEYS for part in loc):
+    if _is_secret(loc):
         return "<hidden>"
     if isinstance(value, timedelta):  # as given (seconds), not as timedelta(days=-1, seconds=86397)
         seconds = value.total_seconds()
@@ -73,6 +85,14 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> list[tu
             message = "required but missing"
         else:
             msg = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-            message = f"{msg} (got {_describe_input(loc, item.get('input'))})"
+            msg = _without_secret(msg, loc, item.get("input"))
+            value = item.get("input")
+            # a whole section or model is not worth repeating, and may hold a secret
+            shown = (
+                ""
+                if isinstance(value, dict) or hasattr(value, "model_fields")
+                else f" (got {_describe_input(loc, value)})"
+            )
+            message = msg + shown
         problems.append((path, message))
     return problems

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ("atomic_write_text",)
 
 
-def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
     """Write ``text`` to ``path`` so readers see the old file or the new one, never a partial one.
 
     The content goes to a temporary file in the same directory (created with ``mode`` from the

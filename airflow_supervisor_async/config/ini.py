@@ -31,39 +31,47 @@ __all__ = (
 # One ``%`` directive as Python's ``%`` operator reads it (left to right): ``%%`` or ``%(name)<flags><width>...``
 _DIRECTIVE = re.compile(r"%%|%\([A-Za-z0-9_]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 _INLINE_COMMENT = re.compile(r"\s[;#]")
+# C0 controls and DEL, except the tab (newlines have their own message)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A stand-in for an expansion while shlex splits ``environment``: only shlex word characters, so it stays
 # inside the word around it, as the expanded text does in supervisord (which expands before splitting).
 _PLACEHOLDER = "__supervisor_expansion_{}__"
 _PLACEHOLDER_RE = re.compile(r"__supervisor_expansion_(\d+)__")
 
 
-def _percent_error(value: str, expansions: int) -> ValueError:
+def _percent_error(shown: str, expansions: int) -> ValueError:
     if expansions > 1:
         what = "a '%' that supervisord's double expansion cannot take: a literal percent sign is written '%%%%' here"
     else:
         what = "a bare '%': write '%%' for a literal percent sign"
     return ValueError(
-        f"{value!r} has {what}, or use a supervisord expansion such as %(here)s, %(program_name)s, "
+        f"{shown} has {what}, or use a supervisord expansion such as %(here)s, %(program_name)s, "
         "%(process_num)02d or %(ENV_HOME)s"
     )
 
 
-def check_text(value: str, *, expansions: int = 1) -> str:
-    """Reject text that supervisord's parser would cut, mangle or refuse; ``expansions``: how often it expands it."""
+def check_text(value: str, *, expansions: int = 1, secret: bool = False) -> str:
+    """Reject text that supervisord's parser would cut, mangle or refuse; ``expansions``: how often it expands it.
+
+    With ``secret`` the messages say "the value" instead of repeating it.
+    """
+    shown = "the value" if secret else repr(value)
     if "\n" in value or "\r" in value:
         raise ValueError(
-            f"{value!r} must be a single line (an indented continuation line in supervisord.conf becomes a "
+            f"{shown} must be a single line (an indented continuation line in supervisord.conf becomes a "
             "newline, which this key does not accept)"
         )
+    if control := _CONTROL.search(value):
+        raise ValueError(f"{shown} contains the control character {control.group()!r}, which has no place in a config")
     if _INLINE_COMMENT.search(value):
         raise ValueError(
-            f"{value!r} contains a space or tab followed by ';' or '#', which supervisord's config parser treats "
+            f"{shown} contains a space or tab followed by ';' or '#', which supervisord's config parser treats "
             "as the start of a comment (everything after it would be lost, quotes do not help); remove the space"
         )
     text = value
     for _ in range(expansions):
         if "%" in _DIRECTIVE.sub("", text):
-            raise _percent_error(value, expansions)
+            raise _percent_error(shown, expansions)
         # what supervisord's ``%`` leaves: literal percents, and expansions (assumed to hold no ``%``)
         text = _DIRECTIVE.sub(lambda m: "%" if m.group() == "%%" else "", text)
     return value

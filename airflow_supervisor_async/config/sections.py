@@ -16,21 +16,25 @@ from .base import (
     AutoRestart,
     Bool,
     ByteSize,
+    ClientPassword,
     Environment,
     EventNames,
     ExitCodes,
     FilePath,
     FilePatterns,
     HostPort,
+    HttpUser,
     LogFile,
     LogLevel,
     Octal,
     ProcessName,
     ProgramNames,
     SectionModel,
+    ServerPassword,
     ServerUrl,
     Signal,
     SupervisordEnvironment,
+    SystemUser,
     Text,
     UserGroup,
 )
@@ -52,13 +56,17 @@ __all__ = (
 _USERNAME = "Username required to use this server (HTTP basic auth). Default: no authentication."
 _PASSWORD = (
     "Password required to use this server: cleartext, or `{SHA}` followed by the SHA-1 hex digest of the password. "
-    "Set together with `username`. Default: no authentication."
+    "A cleartext password is replaced by its `{SHA}` digest at once (supervisord accepts it), so it is never kept "
+    "nor written to disk. Set together with `username`. Default: no authentication."
 )
+_SECRETS_HIDDEN = ConfigDict(hide_input_in_errors=True)  # pydantic's own messages never repeat a password
 _AUTH_PAIR = "username and password must be set together (supervisord refuses only one of them)"
 
 
 class _HttpServerAuth(SectionModel):
     """supervisord's rule for both HTTP servers: username and password come together."""
+
+    model_config = _SECRETS_HIDDEN
 
     @field_validator("password", check_fields=False)
     @classmethod
@@ -91,8 +99,8 @@ class UnixHttpServerConfiguration(_HttpServerAuth):
         description="Owner of the socket file, `user` or `user:group` (names or numeric ids). Default: the user "
         "and group supervisord runs as.",
     )
-    username: Text | None = Field(default=None, description=_USERNAME)
-    password: Text | None = Field(default=None, validate_default=True, description=_PASSWORD)
+    username: HttpUser | None = Field(default=None, description=_USERNAME)
+    password: ServerPassword | None = Field(default=None, validate_default=True, description=_PASSWORD)
 
 
 class InetHttpServerConfiguration(_HttpServerAuth):
@@ -103,8 +111,8 @@ class InetHttpServerConfiguration(_HttpServerAuth):
         description="`host:port` to listen on, e.g. `127.0.0.1:9001`; `:9001` or `*:9001` listens on all "
         "interfaces (then also set `username` and `password`). Required in this section.",
     )
-    username: Text | None = Field(default=None, description=_USERNAME)
-    password: Text | None = Field(default=None, validate_default=True, description=_PASSWORD)
+    username: HttpUser | None = Field(default=None, description=_USERNAME)
+    password: ServerPassword | None = Field(default=None, validate_default=True, description=_PASSWORD)
 
 
 class SupervisordConfiguration(SectionModel):
@@ -158,7 +166,7 @@ class SupervisordConfiguration(SectionModel):
         default=None,
         description="Existing directory for `AUTO` child log files. Default: the system temp directory.",
     )
-    user: Text | None = Field(
+    user: SystemUser | None = Field(
         default=None,
         description="User (name or uid) supervisord switches to after starting as root, before running any "
         "program. Default: do not switch.",
@@ -184,16 +192,21 @@ class SupervisordConfiguration(SectionModel):
 class SupervisorctlConfiguration(SectionModel):
     """``[supervisorctl]``: settings of the supervisorctl shell."""
 
+    model_config = _SECRETS_HIDDEN
+
     serverurl: ServerUrl | None = Field(
         default=None,
         description="URL of the supervisord to control: `unix:///path/to/supervisor.sock` or "
         "`http://127.0.0.1:9001`. Default `http://localhost:9001`.",
     )
-    username: Text | None = Field(
+    username: HttpUser | None = Field(
         default=None, description="Username sent to the server (HTTP basic auth). Default: none."
     )
-    password: Text | None = Field(
-        default=None, description="Password sent to the server, in cleartext (not a `{SHA}` digest). Default: none."
+    password: ClientPassword | None = Field(
+        default=None,
+        description="Password sent to the server, in cleartext (supervisorctl cannot send a `{SHA}` digest). Left "
+        "out, supervisorctl asks for it when the server wants one: prefer that, the file then holds no secret. "
+        "Default: none.",
     )
     prompt: Text | None = Field(default=None, description="Prompt of the interactive shell. Default `supervisor`.")
     history_file: FilePath | None = Field(
@@ -266,7 +279,7 @@ class _ProcessKeys(SectionModel):
         default=None,
         description="Send the final SIGKILL to the program's whole process group. Default: the value of `stopasgroup`.",
     )
-    user: Text | None = Field(
+    user: SystemUser | None = Field(
         default=None,
         description="User (name or uid) the program runs as; supervisord must run as root to switch. "
         "Default: supervisord's user.",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from .base import SafePath
 
 __all__ = ("SSHConfiguration",)
 
@@ -18,7 +18,7 @@ class SSHConfiguration(BaseModel):
     out and get them where the DAG is built (``SupervisorRemote(..., ssh_conn_id=...)``).
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
 
     ssh_conn_id: str | None = Field(
         default=None,
@@ -30,14 +30,14 @@ class SSHConfiguration(BaseModel):
     username: str | None = Field(
         default=None, description="Remote user. Defaults to the connection's login or the local user."
     )
-    key_file: Path | None = Field(
+    key_file: SafePath | None = Field(
         default=None, description="Private key file for public-key authentication. Default: the agent and ~/.ssh keys."
     )
     password: SecretStr | None = Field(
         default=None,
         description="SSH password. Prefer keys or `ssh_conn_id`; never logged or serialized into trigger rows.",
     )
-    known_hosts: Path | None = Field(
+    known_hosts: SafePath | None = Field(
         default=None,
         description="known_hosts file to verify the host key against. Default: ~/.ssh/known_hosts.",
     )

@@ -195,7 +195,7 @@ def test_ssh_configuration_uses_remote_paths_and_needs_a_host() -> None:
         ssh=SSHConfiguration(host="10.0.0.5", username="svc"),
         program={"feed": ProgramConfiguration(command="python feed.py")},
     )
-    assert str(cfg.resolved_working_dir).startswith("/tmp/supervisor-")
+    assert str(cfg.resolved_working_dir).startswith("/tmp/airflow-supervisor-async-svc/job-")
     endpoint = cfg.xmlrpc_endpoint()
     assert endpoint.ssh is not None
     assert endpoint.ssh.host == "10.0.0.5"
