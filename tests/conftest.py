@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.sshd",
     "tests.fixtures.jobs",
     "tests.fixtures.airflow",
+    "tests.fixtures.users",
 ]

@@ -32,10 +32,15 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_from_args(args: argparse.Namespace) -> SupervisorAirflowConfiguration:
-    """Load the configuration named on the command line (raises ``ConfigurationError``)."""
-    from ..config import SupervisorAirflowConfiguration
+    """Load the configuration named on the command line (raises ``ConfigurationError``).
 
-    return SupervisorAirflowConfiguration.load(args.config, args.overrides, key=args.key)
+    Without a DAG to name it, a job without ``job`` is named after the config file (see ``job_name_for_file``).
+    """
+    from ..config import SupervisorAirflowConfiguration
+    from ..config.airflow import job_name_for_file
+
+    cfg = SupervisorAirflowConfiguration.load(args.config, args.overrides, key=args.key)
+    return cfg if cfg.job is not None else cfg.with_job(job_name_for_file(args.config))
 
 
 def _render(args: argparse.Namespace) -> int:

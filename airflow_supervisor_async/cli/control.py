@@ -17,6 +17,7 @@ import sys
 import time
 import warnings
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config.errors import ConfigurationError
@@ -239,8 +240,9 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    """Stop supervisord (and so its programs); with ``--remove`` also remove the config and working_dir."""
-    from ..host import lifecycle, make_host
+    """Stop supervisord (and so its programs); with ``--remove`` also remove what the job created (as its
+    manifest lists it). A refused removal deletes nothing and exits 1."""
+    from ..host import UnsafePathError, lifecycle, make_host
 
     cfg = _load(args)
 
@@ -248,14 +250,22 @@ def _down(args: argparse.Namespace) -> int:
         host = make_host(cfg)
         try:
             stopped = await lifecycle.stop_supervisord(host, cfg)
-            if args.remove:
-                await lifecycle.remove_config(host, cfg)
+            cleanup = await lifecycle.remove_config(host, cfg) if args.remove else None
         finally:
             await host.close()
         done = f"supervisord stopped on {host.description}" if stopped else "supervisord was not running"
-        return done + (f"; removed {cfg.resolved_working_dir}" if args.remove else "")
+        if cleanup is not None:
+            wd = cfg.resolved_working_dir
+            removed = [p for p in cleanup.removed if wd not in Path(p).parents]  # the folder stands for its content
+            done += f"; removed {', '.join(removed) or 'nothing'}"
+            done += f"; kept {', '.join(cleanup.kept)} (not created by the job)" if cleanup.kept else ""
+        return done
 
-    print(_run_async(down))
+    try:
+        print(_run_async(down))
+    except UnsafePathError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

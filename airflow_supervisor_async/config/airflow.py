@@ -103,6 +103,13 @@ def _field_path(section: str) -> str:
     return f"{field}.{match.group(2)}" if match.group(2) else field
 
 
+def job_name_for_file(path: str | os.PathLike[str]) -> str:
+    """The job name of a configuration file used outside a DAG: its name and a hash of its absolute path."""
+    absolute = os.path.abspath(path)
+    stem = re.sub(r"[^\w.-]", "_", Path(absolute).stem).strip(".") or "config"
+    return f"{stem}-{hashlib.sha1(absolute.encode(), usedforsecurity=False).hexdigest()[:8]}"
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -416,7 +423,9 @@ class SupervisorAirflowConfiguration(JobControl, SupervisorConfiguration):
         return "job-" + hashlib.sha1(",".join(sorted(self.program)).encode(), usedforsecurity=False).hexdigest()[:10]
 
     def _default_working_dir(self) -> Path:
-        return default_working_dir(Path(tempfile.gettempdir()), str(os.getuid()), self.resolved_job)
+        root = tempfile.gettempdir()
+        root = root if len(root.encode()) <= 48 else "/tmp"  # leave room for a job name within the socket limit
+        return default_working_dir(Path(root), str(os.getuid()), self.resolved_job)
 
     @property
     def resolved_working_dir(self) -> Path:

@@ -10,6 +10,11 @@
 Task ids are ``<prefix>-<step>`` with the DAG id as the default prefix (the ids airflow-supervisor
 used). The stop steps are Airflow teardown tasks of ``configure-supervisor``: they clean up after a
 failure too, and the DAG run's state is the state of the job, not of its cleanup.
+
+One DAG run drives a job at a time: ``Supervisor`` sets ``max_active_runs=1`` on the DAG (so the scheduler
+queues a second run until the first is over), and configure-supervisor takes the job's lease for its run
+(so a run started anyway -- ``max_active_runs`` raised again, ``airflow dags test`` beside the scheduler --
+fails clearly, and its teardown leaves the other run's programs alone).
 """
 
 from __future__ import annotations
@@ -54,6 +59,28 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 
 
+def refuse_secrets_in_dag(cfg: SupervisorAirflowConfiguration) -> None:
+    """Raise ``ConfigurationError`` (a DAG import error) for a password written in the DAG file.
+
+    Anyone who can read DAG files could read it, and the triggerer could only get it through the database;
+    credentials belong in Airflow connections, read where tasks and triggers run.
+    """
+    use_conn = "put the credentials in an Airflow connection and set airflow.xmlrpc_conn_id"
+    found = [
+        (f"{section}.password", use_conn)
+        for section in ("unix_http_server", "inet_http_server", "supervisorctl")
+        if (value := getattr(cfg, section)) is not None and value.password is not None
+    ]
+    if cfg.airflow.password is not None:
+        found.insert(0, ("airflow.password", use_conn))
+    ssh = getattr(cfg, "ssh", None)
+    if ssh is not None and ssh.password is not None:
+        found.append(("ssh.password", "use a key, or an Airflow SSH connection (ssh.ssh_conn_id)"))
+    if found:
+        problems = [(where, f"a password written in the DAG file is refused: {fix}") for where, fix in found]
+        raise ConfigurationError(problems)
+
+
 class Supervisor(DependencyMixin):
     """Add a supervisord job to ``dag``: ten tasks with stable ids, one property per step.
 
@@ -88,10 +115,14 @@ class Supervisor(DependencyMixin):
                 cfg.ssh.require_target()
             except ValueError as exc:  # the job file may leave the host to the DAG; this DAG did not give one
                 raise ConfigurationError([("ssh", str(exc))], source=f"DAG {dag.dag_id}") from None
+        refuse_secrets_in_dag(cfg)
         self.dag = dag
-        self.cfg = cfg
         self.name = task_id or dag.dag_id
         self.prefix = task_id_prefix or dag.dag_id
+        if cfg.job is None:  # the job is named after the DAG (and prefix): its default working_dir is its own
+            cfg = cfg.with_job(dag.dag_id if self.prefix == dag.dag_id else f"{dag.dag_id}.{self.prefix}")
+        self.cfg = cfg
+        dag.max_active_runs = 1  # the scheduler queues a second run of the job until the first is over
         self._tasks: dict[str, BaseOperator] = {}
         common = {"dag": dag, "cfg": cfg, **operator_kwargs}
         ids = {attr: self.task_id(step) for step, attr in STEPS}

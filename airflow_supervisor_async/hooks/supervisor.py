@@ -52,9 +52,9 @@ class SupervisorHook(BaseHook):
     def _with_credentials(self, conn: Connection | None) -> XmlRpcEndpoint:
         if conn is None:
             return self.endpoint
-        return self.endpoint.model_copy(
-            update={"username": conn.login or self.endpoint.username, "password": conn.password or None}
-        )
+        # validated, so the password is a SecretStr (model_copy would keep the connection's plain str)
+        data = {**self.endpoint.model_dump(exclude_unset=True), "username": conn.login or self.endpoint.username}
+        return XmlRpcEndpoint.model_validate({**data, "password": conn.password or None})
 
     async def aresolve(self) -> XmlRpcEndpoint:
         """The endpoint with its credentials read from the Airflow connection (async; for triggers).

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import CommandResult, Host, HostCommandError
+from .base import CommandResult, FileInfo, Host, HostCommandError, HostIdentity, ProcessInfo
+from .lease import LeaseHeldError, RunId
 from .local import LocalHost
+from .safety import UnsafePathError
 
 if TYPE_CHECKING:
     from ..config import SupervisorAirflowConfiguration
 
-__all__ = ("CommandResult", "Host", "HostCommandError", "LocalHost", "make_host")
+__all__ = (
+    "CommandResult",
+    "FileInfo",
+    "Host",
+    "HostCommandError",
+    "HostIdentity",
+    "LeaseHeldError",
+    "LocalHost",
+    "ProcessInfo",
+    "RunId",
+    "UnsafePathError",
+    "make_host",
+)
 
 
 def make_host(cfg: SupervisorAirflowConfiguration) -> Host:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
+from pydantic import SecretStr
 
 from ..client import SupervisorConnectionError
 from ..hooks.ssh import run_in_new_loop as run_sync
@@ -17,9 +18,11 @@ from ..host import make_host
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from airflow.sdk import Context
+
     from ..client import SupervisorClient
     from ..config import SupervisorAirflowConfiguration
-    from ..host import Host
+    from ..host import Host, RunId
 
 __all__ = ("SupervisorStepMixin", "SupervisorStepOperator", "is_unreachable", "run_sync")
 
@@ -57,13 +60,36 @@ class SupervisorStepMixin:
         return kwargs
 
     def resolved_cfg(self) -> SupervisorAirflowConfiguration:
-        """The configuration with XML-RPC credentials read from ``airflow.xmlrpc_conn_id`` (if set)."""
-        conn_id = self.cfg.airflow.xmlrpc_conn_id
-        if conn_id is None:
+        """The configuration with XML-RPC credentials read from ``airflow.xmlrpc_conn_id`` (if set).
+
+        The password is validated into a ``SecretStr`` (never shown by ``repr`` or in logs).
+        """
+        from ..config import AirflowConfiguration
+
+        if self.cfg.airflow.xmlrpc_conn_id is None:
             return self.cfg
         endpoint = SupervisorHook(self.cfg.xmlrpc_endpoint()).resolve()
-        airflow = self.cfg.airflow.model_copy(update={"username": endpoint.username, "password": endpoint.password})
+        password = endpoint.password
+        secret = password.get_secret_value() if isinstance(password, SecretStr) else password
+        airflow = AirflowConfiguration.model_validate(
+            {**self.cfg.airflow.model_dump(exclude_unset=True), "username": endpoint.username, "password": secret}
+        )
         return self.cfg.model_copy(update={"airflow": airflow})
+
+    def job_run(self, context: Context) -> RunId:
+        """This DAG run, as the holder of the job's lease."""
+        from ..host import RunId
+
+        return RunId(context["dag_run"].dag_id, context["dag_run"].run_id)
+
+    def skip_unless_this_run_drives_the_job(self, context: Context, what: str) -> None:
+        """Raise ``AirflowSkipException`` when another DAG run holds the job's lease: its teardown is its own."""
+        from ..host.lease import read_lease
+        from ..version_compat import AirflowSkipException
+
+        holder = run_sync(lambda: self.with_host(lambda host: read_lease(host, self.cfg)))
+        if holder is not None and holder != self.job_run(context):
+            raise AirflowSkipException(f"the job is driven by {holder}: this run leaves {what} alone")
 
     def client(self) -> SupervisorClient:
         """A new client for this job's supervisord (use as ``async with``)."""

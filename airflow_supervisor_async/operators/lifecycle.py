@@ -7,11 +7,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..client import SupervisorError
-from ..host import lifecycle
+from ..host import RunId, lifecycle
 from ..version_compat import AirflowSkipException
 from .base import SupervisorStepOperator, run_sync
 from .registration import register_job
-from .routing import SupervisorTeardownOperator
+from .routing import CONF_KEY, ROUTE_KEY, SupervisorTeardownOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -24,13 +24,37 @@ __all__ = (
     "WriteSupervisorConfigOperator",
 )
 
+_OVER = frozenset({"success", "failed"})  # DagRunState values
+
 
 class WriteSupervisorConfigOperator(SupervisorStepOperator):
-    """Step 1: write supervisord.conf (atomically, mode 0600 when it holds a password hash)."""
+    """Step 1: take the job's lease for this DAG run, set up ``working_dir`` and write supervisord.conf
+    (atomically, mode 0600).
+
+    Fails, changing nothing, while another DAG run drives the job (see ``host.lease``); a run that is over
+    (success, failed, or gone) is taken over from.
+    """
 
     def execute(self, context: Context) -> str:
         cfg = self.resolved_cfg()
-        path = run_sync(lambda: self.reaching(lambda: self.with_host(lambda host: lifecycle.write_config(host, cfg))))
+        run = self.job_run(context)
+        ti = context["ti"]
+
+        previous = (getattr(context["dag_run"], "conf", None) or {}).get(CONF_KEY, {}).get("previous_run_id")
+
+        async def is_over(holder: RunId) -> bool:
+            if holder == RunId(run.dag_id, str(previous)):
+                return True  # this run continues that one's job
+            try:
+                state = ti.get_dagrun_state(dag_id=holder.dag_id, run_id=holder.run_id)
+            except Exception as exc:  # the run is gone (deleted) or the API cannot tell: it drives nothing
+                self.log.info("state of %s unknown (%s): taking over", holder, type(exc).__name__)
+                return True
+            self.log.info("the job's lease is held by %s, which is %s", holder, state)
+            return str(getattr(state, "value", state)) in _OVER
+
+        write = lambda host: lifecycle.write_config(host, cfg, run=run, may_take_over=is_over)  # noqa: E731
+        path = run_sync(lambda: self.reaching(lambda: self.with_host(write)))
         self.log.info("supervisord config written to %s", path)
         return str(path)
 
@@ -73,7 +97,8 @@ class StartSupervisorOperator(SupervisorStepOperator):
 
 
 class StopSupervisorOperator(SupervisorTeardownOperator):
-    """Step 9: stop supervisord (idempotent). Skipped when the job keeps running (``stop_on_exit`` false)."""
+    """Step 9: stop supervisord (idempotent), SIGKILLing what SIGTERM does not end in time (a hung
+    supervisord). Skipped when the job keeps running (``stop_on_exit`` false) or another run drives it."""
 
     def execute(self, context: Context) -> bool:
         self.skip_unless_tearing_down(context, "supervisord")
@@ -83,13 +108,31 @@ class StopSupervisorOperator(SupervisorTeardownOperator):
 
 
 class RemoveSupervisorConfigOperator(SupervisorTeardownOperator):
-    """Step 10: remove the config and ``working_dir`` (idempotent). Skipped unless ``cleanup`` applies."""
+    """Step 10: remove what the configure step created, as its manifest lists it (idempotent). Skipped unless
+    ``cleanup`` applies. When the job failed (it did not reach end-monitoring) the logs are kept in place and
+    the task log says where."""
 
-    def execute(self, context: Context) -> None:
+    def execute(self, context: Context) -> list[str]:
         self.skip_unless_tearing_down(context, "the config")
         if not self.cfg.cleanup:
             raise AirflowSkipException("cleanup is off: the config and logs are kept")
-        run_sync(lambda: self.reaching(lambda: self.with_host(lambda host: lifecycle.remove_config(host, self.cfg))))
+        route = context["ti"].xcom_pull(task_ids=self.route_task_id, key=ROUTE_KEY) if self.route_task_id else None
+        failed = self.route_task_id is not None and route is None  # the job never reached end-monitoring
+        cleanup = run_sync(
+            lambda: self.reaching(
+                lambda: self.with_host(lambda host: lifecycle.remove_config(host, self.cfg, keep_logs=failed))
+            )
+        )
+        if failed:
+            logs = [str(p) for name in self.cfg.program for p in dict.fromkeys(self.cfg.program_log_paths(name))]
+            self.log.warning(
+                "the job failed: its logs are kept for you in %s (%s, and supervisord.log); the next run of the "
+                "job reuses the folder, and its cleanup removes them",
+                self.cfg.resolved_working_dir,
+                ", ".join(logs),
+            )
+        self.log.info("removed: %s", ", ".join(cleanup.removed) or "nothing")
+        return cleanup.removed
 
 
 class ForceKillSupervisorOperator(SupervisorStepOperator):

@@ -67,6 +67,7 @@ class SupervisorTeardownOperator(SupervisorStepOperator):
         act = self.cfg.stop_on_exit if route is None else route == "stop"
         if not act:
             raise AirflowSkipException(f"the job keeps running (route {route or 'keep'}): {what} left as is")
+        self.skip_unless_this_run_drives_the_job(context, what)
 
 
 class EvaluateProgramsOperator(SupervisorStepMixin, BaseBranchOperator):
@@ -142,7 +143,8 @@ class EndMonitoringOperator(SupervisorStepOperator):
 
         dag_id = context["dag"].dag_id
         now = datetime.now(UTC)
-        conf = {CONF_KEY: {"retrigger": state["retrigger"] + 1, "restarts": restarts}}
+        previous = context["dag_run"].run_id  # the new run takes the job's lease over from this one
+        conf = {CONF_KEY: {"retrigger": state["retrigger"] + 1, "restarts": restarts, "previous_run_id": previous}}
         self.log.info("continuing the job in a new run of %s with %s", dag_id, conf)
         raise DagRunTriggerException(
             trigger_dag_id=dag_id,

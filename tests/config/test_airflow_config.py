@@ -147,7 +147,8 @@ def test_write_is_atomic_private_and_hides_the_password(tmp_path: Path) -> None:
     assert "password={SHA}" in text
     assert "s3cret-pass" not in repr(cfg)
     assert "s3cret-pass" not in cfg.model_dump_json()
-    assert [p.name for p in (tmp_path / "wd").iterdir() if p.name.startswith(".")] == []  # no temp file left
+    hidden = [p.name for p in (tmp_path / "wd").iterdir() if p.name.startswith(".")]
+    assert hidden == [".airflow-supervisor-async.json"]  # the manifest; no temp file left
 
 
 def test_rendered_config_runs_a_real_supervisord_with_hashed_password(tmp_path: Path) -> None:

@@ -150,7 +150,9 @@ def test_always_on_job_continues_in_a_new_run_then_stops_at_maxretrigger(airflow
         airflow_home.dags_test("job_cont", timeout=240)
         first, continuation = airflow_home.dag_runs("job_cont")
         assert first["state"] == "success"
-        assert json.loads(continuation["conf"]) == {"airflow_supervisor_async": {"retrigger": 1, "restarts": 0}}
+        assert json.loads(continuation["conf"]) == {
+            "airflow_supervisor_async": {"retrigger": 1, "restarts": 0, "previous_run_id": first["run_id"]}
+        }
         states = airflow_home.task_states("job_cont", first["run_id"])
         assert states["job_cont-end-monitoring"] == "success"
         assert states["job_cont-stop-programs"] == "skipped"  # the job keeps running between runs

@@ -105,14 +105,16 @@ async def test_ssh_host_writes_atomically_and_quotes_every_argument(sshd: Any, w
         result = await host.run(["printf", "%s", tricky])
         assert (result.returncode, result.stdout) == (0, tricky)  # arrived as one literal argument
         target = working_dir / "secret.conf"
-        await host.make_dirs([working_dir])
+        assert await host.make_dir(working_dir) is True
+        assert await host.make_dir(working_dir) is False
         await host.write_file(target, "password={SHA}abc\n", mode=0o600)
         await host.write_file(target, "password={SHA}def\n", mode=0o600)
         assert target.read_text() == "password={SHA}def\n"
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
         assert [p.name for p in working_dir.iterdir()] == ["secret.conf"]  # no temp file left
         assert await host.read_file(working_dir / "missing") is None
-        await host.remove_tree(working_dir)
+        await host.remove_file(target)
+        assert await host.remove_dir(working_dir) is True
         assert not working_dir.exists()
     finally:
         await host.close()
