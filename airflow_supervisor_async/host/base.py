@@ -6,7 +6,7 @@ The rules built on them (what may be created, trusted, signalled or deleted) liv
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -43,7 +43,6 @@ class HostIdentity:
     uid: int
     home: str  #: our home (login) directory
     cwd: str  #: the current directory of the process that acts (the login directory over SSH)
-    other_homes: frozenset[str] = field(default_factory=frozenset)  #: other users' home directories, where known
     temp_roots: frozenset[str] = frozenset({"/tmp", "/var/tmp", "/dev/shm"})
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import pwd
 import stat
 import sys
 import tempfile
@@ -38,13 +37,11 @@ def file_info(st: os.stat_result) -> FileInfo:
 
 
 def _identity() -> HostIdentity:
-    homes = frozenset(entry.pw_dir.rstrip("/") or "/" for entry in pwd.getpwall() if entry.pw_dir)
-    home = os.path.expanduser("~")
+    # other users' homes need no list: they are not ours, so the ownership check refuses them
     return HostIdentity(
         uid=os.getuid(),
-        home=home,
+        home=os.path.expanduser("~"),
         cwd=os.getcwd(),
-        other_homes=homes - {home},
         temp_roots=frozenset({"/tmp", "/var/tmp", "/dev/shm", tempfile.gettempdir()}),
     )
 

@@ -54,7 +54,7 @@ def forbidden_reason(path: PurePath, me: HostIdentity) -> str | None:
     text = str(path).rstrip("/") or "/"
     if text == "/":
         return "is the root folder"
-    if text == me.home.rstrip("/") or text in me.other_homes:
+    if text == me.home.rstrip("/"):
         return "is a home directory"
     if text in me.temp_roots:
         return "is a temp root shared by every user"
