@@ -2,8 +2,8 @@
 ``kill()``, ``remove()`` -- airflow-supervisor's methods, run by this package's host steps.
 
 Each runs the async step (``host.lifecycle``) in a fresh event loop, on the worker's host or over
-SSH for remote jobs, with the same safety rules as the Airflow tasks: the pid is the one in this
-job's pid file and must be alive, and ``remove()`` refuses while supervisord runs.
+SSH for remote jobs, with the same safety rules as the Airflow tasks (see ``host.lifecycle``): only
+this job's supervisord is signalled, and ``remove()`` removes only what ``write()`` created.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ class JobControl:
         return int(_run(self._job(), lambda host: lifecycle.start_supervisord(host, self._job(), timeout=timeout)))
 
     def running(self) -> bool:
-        """Whether this job's supervisord runs (its pid file names a live process)."""
+        """Whether this job's supervisord runs (its pid file names a process of yours running supervisord with
+        this job's config file)."""
         from ..host import lifecycle
 
         return _run(self._job(), lambda host: lifecycle.supervisord_pid(host, self._job())) is not None
@@ -69,7 +70,9 @@ class JobControl:
         return bool(_run(self._job(), lambda host: lifecycle.force_kill(host, self._job())))
 
     def remove(self) -> None:
-        """Remove the config and ``working_dir``; raises ``HostCommandError`` while supervisord still runs."""
+        """Remove what ``write()`` created (as its manifest in ``working_dir`` lists it); raises
+        ``HostCommandError`` while supervisord still runs, ``UnsafePathError`` (deleting nothing) for a folder
+        the job did not set up."""
         from ..host import lifecycle
 
         _run(self._job(), lambda host: lifecycle.remove_config(host, self._job()))

@@ -31,7 +31,6 @@ def load(cls: type[SupervisorAirflowConfiguration], **data: Any) -> tuple[Any, l
     [
         ("port", "127.0.0.1:9001", ("airflow", "port"), "127.0.0.1:9001"),
         ("port", 9001, ("airflow", "port"), "*:9001"),  # the seed's meaning of a bare number: all interfaces
-        ("username", "svc", ("airflow", "username"), "svc"),
         ("rpcpath", "/RPC3", ("airflow", "rpcpath"), "/RPC3"),
         ("startsecs", 5, ("airflow", "startsecs"), 5),
         ("startretries", 2, ("airflow", "startretries"), 2),
@@ -39,7 +38,7 @@ def load(cls: type[SupervisorAirflowConfiguration], **data: Any) -> tuple[Any, l
         ("stopsignal", "INT", ("airflow", "stopsignal"), "INT"),
         ("stopwaitsecs", 7, ("airflow", "stopwaitsecs"), 7),
         ("stopasgroup", False, ("airflow", "stopasgroup"), False),
-        ("killasgroup", False, ("airflow", "killasgroup"), False),
+        ("killasgroup", True, ("airflow", "killasgroup"), True),  # false needs stopasgroup false too
         ("host", "supervisor.internal", ("airflow", "host"), "supervisor.internal"),
     ],
 )

@@ -86,7 +86,8 @@ def logs_text(home: Any) -> str:
     return "\n".join(p.read_text(errors="replace") for p in Path(home.logs_folder).rglob("*") if p.is_file())
 
 
-def test_xmlrpc_conn_id_end_to_end(airflow_home: Any, working_dir: Path) -> None:
+@pytest.mark.airflow31
+def test_xmlrpc_conn_id_end_to_end_and_a_later_run_takes_the_job_over(airflow_home: Any, working_dir: Path) -> None:
     from tests.fixtures.supervisord import free_port
 
     airflow_home.add_connection("asa_rpc", json.dumps({"conn_type": "generic", "login": "ops", "password": SECRET}))
@@ -106,6 +107,12 @@ def test_xmlrpc_conn_id_end_to_end(airflow_home: Any, working_dir: Path) -> None
     assert (working_dir / "supervisord.conf").stat().st_mode & 0o777 == 0o600
     assert SECRET not in result.output
     assert SECRET not in logs_text(airflow_home)
+
+    # cleanup is off, so the lease stays with the first run; the next run asks Airflow, finds it over, takes over
+    again = airflow_home.dags_test("cred_job", timeout=300)
+    again.assert_success({"cred_job-configure-supervisor": "success", "cred_job-check-programs": "success"})
+    assert f"the job's lease is held by run '{result.run_id}' of DAG 'cred_job', which is success" in again.output
+    assert f"took the job over from run '{result.run_id}'" in again.output, again.describe()
 
 
 def test_a_password_in_the_dag_is_an_import_error_without_the_password(airflow_home: Any) -> None:

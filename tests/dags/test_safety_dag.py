@@ -23,7 +23,7 @@ from airflow_supervisor_async import (
 from airflow_supervisor_async.config.airflow import PRIVATE_BASE_PREFIX
 from airflow_supervisor_async.operators.lifecycle import WriteSupervisorConfigOperator
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, pytest.mark.airflow31]
 
 SECRET = "Pa%w0rd-in-dag"
 PROGRAMS = {"feed": {"command": "sleep 1"}}

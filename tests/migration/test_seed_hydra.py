@@ -64,8 +64,10 @@ def test_seed_overrides_test_composes_groups_from_the_calling_files_folder() -> 
     assert cfg.program["echo"].command == 'echo "hello"'
     assert cfg.program["sleep"].environment == {"HOME": "/home/airflow", "USER": "airflow"}
     text = cfg.to_cfg()
-    # the [inet_http_server] section as written (the seed replaced its port by the top-level default *:9001)
-    assert "[inet_http_server]\nport=localhost:8000\nusername=airflow\npassword=test\n" in text
+    # the [inet_http_server] section as written (the seed replaced its port by the top-level default *:9001);
+    # its password as the SHA-1 digest supervisord accepts, never in clear
+    digest = "{SHA}a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"  # sha1("test")
+    assert f"[inet_http_server]\nport=localhost:8000\nusername=airflow\npassword={digest}\n" in text
     assert "[program:sleep]\ncommand=sleep 1000\nautostart=false\n" in text
     assert 'environment=HOME="/home/airflow",USER="airflow"\n' in text
     assert f"stdout_logfile={cfg.resolved_working_dir}/echo/output.log\n" in text
