@@ -50,8 +50,9 @@ class WriteSupervisorConfigOperator(SupervisorStepOperator):
             except Exception as exc:  # the run is gone (deleted) or the API cannot tell: it drives nothing
                 self.log.info("state of %s unknown (%s): taking over", holder, type(exc).__name__)
                 return True
-            self.log.info("the job's lease is held by %s, which is %s", holder, state)
-            return str(getattr(state, "value", state)) in _OVER
+            value = str(getattr(state, "value", state))  # a DagRunState or its text
+            self.log.info("the job's lease is held by %s, which is %s", holder, value)
+            return value in _OVER
 
         write = lambda host: lifecycle.write_config(host, cfg, run=run, may_take_over=is_over)  # noqa: E731
         path = run_sync(lambda: self.reaching(lambda: self.with_host(write)))
