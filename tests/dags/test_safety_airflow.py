@@ -87,6 +87,7 @@ def logs_text(home: Any) -> str:
 
 
 @pytest.mark.airflow31
+@pytest.mark.timeout(900)  # two DAG runs on a shared 2-core machine
 def test_xmlrpc_conn_id_end_to_end_and_a_later_run_takes_the_job_over(airflow_home: Any, working_dir: Path) -> None:
     from tests.fixtures.supervisord import free_port
 
