@@ -3,11 +3,13 @@ refused before anything is written; the default working_dir is private, per user
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +106,10 @@ async def test_another_users_process_is_not_taken_for_supervisord(tmp_path: Path
          "sh", "-c", "sleep 60", "supervisord", "-c", str(cfg.resolved_config_path)],
     )  # fmt: skip
     try:
+        # until setpriv has switched user the process is still ours (and its argv names supervisord)
+        deadline = time.monotonic() + 10
+        while os.stat(f"/proc/{fake.pid}").st_uid != OTHER_UID and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
         (tmp_path / "wd" / "supervisord.pid").write_text(f"{fake.pid}\n")
         assert await lifecycle.supervisord_pid(LocalHost(), cfg) is None
         assert await lifecycle.stop_supervisord(LocalHost(), cfg) is False
