@@ -84,7 +84,7 @@ async def write_config(
     wd = cfg.resolved_working_dir
     if (base := cfg.default_working_dir_base) is not None:
         await ensure_dir(host, base, me, what="the private folder of default working dirs")  # shared by your jobs
-    created = await ensure_dir(host, wd, me, what="working_dir")
+    wd_created = await ensure_dir(host, wd, me, what="working_dir")
     manifest = await read_manifest(host, wd, me)
     if manifest is None:
         manifest = Manifest(job=cfg.resolved_job, working_dir=str(wd))
@@ -94,7 +94,7 @@ async def write_config(
             "two jobs never share a working_dir (nor a supervisord). Choose another working_dir, or set "
             f"`job: {manifest.job}` if this is that job."
         )
-    manifest.add_dirs(created)
+    manifest.add_dirs(wd_created)
     await write_manifest(host, manifest)  # at once: whatever happens next, cleanup knows what is the job's
     if run is not None:
         taken_from = await acquire_lease(host, cfg, run, may_take_over or _never)
