@@ -51,6 +51,7 @@ def _run(args: argparse.Namespace) -> int:
     from ..config.errors import ConfigurationError
     from ..errors import SupervisorConnectionError, SupervisorError, SupervisorSSHError
     from ..host.base import HostCommandError
+    from ..host.safety import UnsafePathError
 
     try:
         return int(args.handler(args) or 0)
@@ -65,6 +66,9 @@ def _run(args: argparse.Namespace) -> int:
             hint = f"; is supervisord running? try `airflow-supervisor-async up {getattr(args, 'config', 'CONFIG')}`"
         _say(f"error: {exc}{hint}")
         return EXIT_UNREACHABLE
+    except UnsafePathError as exc:  # a path the job must not use: the user's to fix (nothing was changed)
+        _say(f"{getattr(args, 'config', None) or 'error'}: {exc}")
+        return EXIT_INVALID
     except HostCommandError as exc:
         _say(f"error: {exc}")
         return EXIT_UNREACHABLE

@@ -191,9 +191,10 @@ async def dead_supervisord(host: Host, cfg: SupervisorAirflowConfiguration) -> i
     (or crashed) and its programs may still run, orphaned.
     """
     text = await host.read_file(cfg.resolved_pidfile)
-    if not text or not text.strip().isdigit():
+    raw = (text or "").strip()
+    if not _PID.fullmatch(raw):
         return None
-    pid = int(text.strip())
+    pid = int(raw)
     if pid <= 1:  # never a supervisord of ours (and `ps -p 0` would not say so)
         return None
     return None if await _pid_alive(host, pid) else pid

@@ -165,8 +165,7 @@ def test_user_mistakes_on_up_are_one_line_naming_the_field(make_job: Callable[..
     unwritable = cli("up", config, "--set", f"working_dir={not_a_dir}")
     assert unwritable.returncode == 1
     assert unwritable.stderr.splitlines() == [
-        f"{config}: working_dir: {not_a_dir} cannot be used ({not_a_dir}: not a directory); "
-        "set working_dir to a directory you can create and write"
+        f"{config}: working_dir {not_a_dir} on localhost exists and is not a folder; choose another path"
     ]
     assert not_a_dir.read_text() == ""
 
