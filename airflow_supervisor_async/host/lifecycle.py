@@ -202,12 +202,14 @@ async def dead_supervisord(host: Host, cfg: SupervisorAirflowConfiguration) -> i
 
 # Processes that supervisord started for this job and that outlived it: supervisord puts the job's unique
 # server URL (its unix socket, which lives in working_dir) into each program's environment and makes each
-# program a process group leader. A group leader carrying that URL whose parent is not a supervisord is a
-# program of this job's dead supervisord. Prints "<pid> <program>" per leftover. POSIX sh, Linux /proc.
+# program a process group leader. A group leader of ours (same uid: root must not kill another user's process
+# that copied the variable) carrying that URL whose parent is not a supervisord is a program of this job's dead
+# supervisord. Prints "<pid> <program>" per leftover. POSIX sh, Linux /proc.
 _ORPHANS_SH = r"""
 marker="SUPERVISOR_SERVER_URL=$1"
 for dir in /proc/[0-9]*; do
   pid=${dir#/proc/}
+  [ -O "$dir" ] || continue
   tr '\0' '\n' 2>/dev/null < "$dir/environ" | grep -qxF "$marker" || continue
   stat=$(cat "$dir/stat" 2>/dev/null) || continue
   set -- ${stat##*) }

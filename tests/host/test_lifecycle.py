@@ -191,3 +191,40 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, IndexError):
         return "Z"
+
+
+async def test_orphans_are_only_processes_of_ours(working_dir: Path) -> None:
+    """Another user's process group leader that carries this job's server URL (copied, or by design) is never
+    taken for an orphaned program: the teardown runs as root on some hosts and must not kill it."""
+    from tests.fixtures.users import OTHER_UID, require_root
+
+    require_root()
+    cfg = SupervisorAirflowConfiguration(working_dir=working_dir, program={"parent": {"command": "sleep 300"}})
+    env = {
+        **os.environ,
+        "SUPERVISOR_SERVER_URL": f"unix://{cfg.resolved_unix_socket}",
+        "SUPERVISOR_PROCESS_NAME": "parent",
+    }
+    other = await asyncio.create_subprocess_exec(
+        "setpriv", f"--reuid={OTHER_UID}", f"--regid={OTHER_UID}", "--clear-groups", "sleep", "300",
+        env=env, start_new_session=True,
+    )  # fmt: skip
+    ours = await asyncio.create_subprocess_exec("sleep", "300", env=env, start_new_session=True)
+    try:
+        for _ in range(100):  # until setpriv has switched user and exec'd sleep
+            if os.stat(f"/proc/{other.pid}").st_uid == OTHER_UID and b"sleep" in _cmdline(other.pid):
+                break
+            await asyncio.sleep(0.05)
+        found = await lifecycle.orphaned_programs(LocalHost(), cfg)
+        assert found == {ours.pid: "parent"}  # ours is found (the test can fail), the other user's is not
+    finally:
+        for proc in (other, ours):
+            proc.kill()
+            await proc.wait()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
