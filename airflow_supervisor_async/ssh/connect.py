@@ -33,9 +33,12 @@ from ..errors import (
 if TYPE_CHECKING:
     from ..config.ssh import SSHConfiguration
 
-__all__ = ("connect_ssh", "describe_ssh", "enable_quickack", "ssh_options")
+__all__ = ("FAST_CIPHERS_FIRST", "connect_ssh", "describe_ssh", "enable_quickack", "ssh_options")
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+#: AES-GCM first, then asyncssh's default list: every call is a channel of a few packets, and asyncssh's
+#: ChaCha20-Poly1305 builds cipher contexts per packet in Python -- AES-GCM halves the CPU per call (measured).
+FAST_CIPHERS_FIRST = "^aes128-gcm@openssh.com,aes256-gcm@openssh.com"
 
 # asyncssh logs every channel open/close at INFO, and every poll opens a channel: keep task and
 # triggerer logs readable unless the application configured asyncssh's logger itself.
@@ -111,6 +114,7 @@ async def connect_ssh(cfg: SSHConfiguration, options: dict[str, Any] | None = No
             )
         options = ssh_options(cfg)
     options = {
+        "encryption_algs": FAST_CIPHERS_FIRST,
         **options,
         "keepalive_interval": cfg.keepalive_interval,
         "keepalive_count_max": cfg.keepalive_count_max,

@@ -136,6 +136,7 @@ async def test_calls_hold_nothing_between_them_and_leave_no_file(
         assert (await client.get_state()).is_running  # the SSH connection is open now
         fds = open_fds()
         conn = await pool.entries()[0].connection()
+        assert conn.get_extra_info("send_cipher") == "aes128-gcm@openssh.com"  # the cheap cipher per packet
         for _ in range(20):
             assert len(await client.get_all_process_info()) == len(STANDARD_PROGRAMS)
         results = await asyncio.gather(*(client.get_state() for _ in range(30)))
