@@ -387,6 +387,9 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         await asyncio.sleep(interval)  # warm-up: every trigger's first poll falls in its first interval
         coverage = await _wait_first_polls(probe, n, interval)  # ... and has been answered
+        if spec.get("gc_freeze"):  # what a triggerer that froze its heap once running would see
+            gc.collect()
+            gc.freeze()
 
         sshd_port, sshd_pid = spec.get("sshd_port"), spec.get("sshd_pid")
         with SPARE_FDS.released():

@@ -313,6 +313,7 @@ class Bench:
             "sshd_port": sshd.port if over_ssh and sshd is not None else None,
             "sshd_pid": sshd.process.pid if over_ssh and sshd is not None and sshd.process else None,
             "greenback": not args.no_greenback,
+            "gc_freeze": args.gc_freeze,
             "profile": str(args.profile / f"{name}.prof") if args.profile else None,
             "raw": str(args.raw / f"{name}.json") if args.raw else None,
             **extra,
@@ -693,6 +694,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[tuple[s
         default="per-job",
         help="per-job (default): a distinct endpoint (socket symlink) per job, i.e. one client per job, as with "
         "one supervisord per job; shared: jobs on one supervisord share its endpoint and client",
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.collect() and gc.freeze() in the case process once every trigger polled (what a triggerer that froze "
+        "its heap after start-up would see); off by default: the Airflow triggerer does not",
     )
     parser.add_argument("--json", action="store_true", help="print the JSON report too")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each case's window to DIR/NAME.prof")
