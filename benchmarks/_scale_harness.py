@@ -31,6 +31,7 @@ import contextvars
 import cProfile
 import gc
 import importlib
+import itertools
 import json
 import os
 import re
@@ -127,6 +128,11 @@ class SpareFds:
 
     def __init__(self, count: int = 16) -> None:
         self._fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(count)]
+
+    @property
+    def held(self) -> int:
+        """How many are held now."""
+        return len(self._fds)
 
     @contextlib.contextmanager
     def released(self) -> Iterator[None]:
@@ -280,13 +286,25 @@ class GcWatch:
         }
 
 
-async def lag_probe(samples: list[float], recording: Callable[[], bool]) -> None:
-    """How late a 100 ms timer fires (what the triggerer's blocked-main-thread watchdog looks at)."""
-    while True:
+def open_fd_count() -> int:
+    """Open descriptors of this process, not counting the one that lists them nor the benchmark's spare ones;
+    RLIMIT_NOFILE when they ran out."""
+    try:
+        return len(os.listdir("/proc/self/fd")) - 1 - SPARE_FDS.held
+    except OSError:  # EMFILE: every descriptor is taken
+        return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+async def lag_probe(samples: list[float], fds: list[int], recording: Callable[[], bool]) -> None:
+    """How late a 100 ms timer fires (what the triggerer's blocked-main-thread watchdog looks at); every
+    fifth tick, the open descriptors too (the most of them is reported, not just the last count)."""
+    for tick in itertools.count():
         due = time.perf_counter() + 0.1
         await asyncio.sleep(0.1)
         if recording():
             samples.append(max(0.0, time.perf_counter() - due))
+            if tick % 5 == 0:
+                fds.append(open_fd_count())
 
 
 # -- the triggerer's way of running triggers ---------------------------------------------------------------
@@ -372,7 +390,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
     lags: list[float] = []
     gc_watch = GcWatch()
     gc.callbacks.append(gc_watch)
-    lagger = asyncio.create_task(lag_probe(lags, lambda: probe.recording))
+    fd_samples: list[int] = []
+    lagger = asyncio.create_task(lag_probe(lags, fd_samples, lambda: probe.recording))
     await asyncio.sleep(0.3)
     full_gc_before = timed_full_gc()
     objects_before = len(gc.get_objects())
@@ -419,7 +438,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             full_gc_after = timed_full_gc()
             objects_after = len(gc.get_objects())
             rss_after = rss_kib()
-            open_fds = len(os.listdir("/proc/self/fd")) - 1  # not the fd listdir itself used
+            open_fds = open_fd_count()
             ssh_sshd = established(sshd_port) if sshd_port else 0
             sshd_processes, sshd_rss = rss_of([sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])
         polls = len(probe.latencies) + sum(probe.errors.values())
@@ -461,6 +480,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             "cores": os.cpu_count(),
             "shared_clients": shared_client_count(),
             "open_fds": open_fds,
+            "open_fds_max": max([open_fds, *fd_samples]),
             "ssh_connections_pool": get_pool().live_connections(),
             "ssh_connections_sshd": ssh_sshd,
             "sshd_processes": sshd_processes,
