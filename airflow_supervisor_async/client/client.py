@@ -232,22 +232,26 @@ class SupervisorClient:
     async def _exchange(self, method: str, body: bytes, read_timeout: float) -> bytes:
         """POST ``body`` on a new connection; the answer's body. Bounded by ``connect_timeout + read_timeout``."""
         transport = self.transport
-        exchange = HTTPExchange(
-            method, self._where, max_body=self.max_response_bytes, quickack=transport.quickack, username=self.username
-        )
-        length, head = self._head
-        if length != len(body):
-            self._head = len(body), (head := post(transport.rpcpath, self._headers, len(body)))
-        request = exchange.frame(head, body)
-        answered = exchange.done
         connected = False
         try:
             async with asyncio.timeout(self.connect_timeout) as deadline, transport.slots():
+                # built only now: a call waiting for a slot holds as little as possible
+                exchange = HTTPExchange(
+                    method,
+                    self._where,
+                    max_body=self.max_response_bytes,
+                    quickack=transport.quickack,
+                    username=self.username,
+                )
+                length, head = self._head
+                if length != len(body):
+                    self._head = len(body), (head := post(transport.rpcpath, self._headers, len(body)))
+                answered = exchange.done
                 stream = await transport.open(exchange)
                 connected = True
                 deadline.reschedule(asyncio.get_running_loop().time() + read_timeout)
                 try:
-                    stream.write(request)
+                    stream.write(exchange.frame(head, body))
                     return await answered
                 finally:
                     if not deadline.expired():

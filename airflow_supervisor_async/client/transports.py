@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from ..errors import SupervisorError
+from ..slots import Slots
 
 if TYPE_CHECKING:
     from ..config.ssh import SSHConfiguration
@@ -51,7 +52,7 @@ __all__ = (
 #: Local connections (unix and TCP) open at once per event loop, by default.
 DEFAULT_LOCAL_CONNECTIONS = 64
 _LOCAL_LIMIT = [DEFAULT_LOCAL_CONNECTIONS]
-_LOCAL_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_LOCAL_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Slots] = weakref.WeakKeyDictionary()
 
 
 def set_local_connection_limit(limit: int) -> int:
@@ -65,11 +66,11 @@ def set_local_connection_limit(limit: int) -> int:
     return previous
 
 
-def _local_slots() -> asyncio.Semaphore:
+def _local_slots() -> Slots:
     loop = asyncio.get_running_loop()
     slots = _LOCAL_SLOTS.get(loop)
     if slots is None:
-        slots = _LOCAL_SLOTS[loop] = asyncio.Semaphore(_LOCAL_LIMIT[0])
+        slots = _LOCAL_SLOTS[loop] = Slots(_LOCAL_LIMIT[0])
     return slots
 
 
@@ -92,7 +93,7 @@ class Transport(ABC):
         """Address for messages and logs, without secrets."""
 
     @abstractmethod
-    def slots(self) -> asyncio.Semaphore:
+    def slots(self) -> Slots:
         """The limit a call holds a slot of while its connection is open."""
 
     @abstractmethod
@@ -138,7 +139,7 @@ class TCPTransport(Transport):
         """The URL calls are posted to."""
         return f"{self.describe()}{self.rpcpath}"
 
-    def slots(self) -> asyncio.Semaphore:
+    def slots(self) -> Slots:
         return _local_slots()
 
     async def open(self, exchange: HTTPExchange) -> Any:
@@ -162,7 +163,7 @@ class UnixSocketTransport(Transport):
     def describe(self) -> str:
         return f"unix://{self.path}"
 
-    def slots(self) -> asyncio.Semaphore:
+    def slots(self) -> Slots:
         return _local_slots()
 
     async def open(self, exchange: HTTPExchange) -> Any:
@@ -224,7 +225,7 @@ class SSHTransport(Transport):
             self._lease, self._lease_loop = (self._pool or get_pool()).lease(self.ssh), loop
         return self._lease
 
-    def slots(self) -> asyncio.Semaphore:
+    def slots(self) -> Slots:
         return self.lease().entry.channel_slots
 
     async def open(self, exchange: HTTPExchange) -> Any:

@@ -25,6 +25,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import SupervisorError
+from ..slots import Slots
 from .connect import connect_ssh, describe_ssh
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class PooledSSHConnection:
         self.connects = 0  #: successful connects so far (1 + reconnects)
         self.conn: asyncssh.SSHClientConnection | None = None
         #: taken for each channel (call in flight); bounds what sshd and supervisord see at once
-        self.channel_slots = asyncio.Semaphore(pool.max_channels)
+        self.channel_slots = Slots(pool.max_channels)
         self._connecting: asyncio.Task[asyncssh.SSHClientConnection] | None = None
         self._idle: asyncio.TimerHandle | None = None
 
