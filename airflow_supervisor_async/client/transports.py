@@ -30,8 +30,6 @@ import weakref
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
 from ..errors import SupervisorError
 from ..slots import Slots
 
@@ -233,6 +231,8 @@ class SSHTransport(Transport):
         return channel
 
     def explain(self, exc: BaseException) -> str | None:
+        import asyncssh  # loaded already: this transport's lease connected with it
+
         lease = self._lease
         if lease is None:
             return None

@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncssh
 from airflow.sdk import BaseSensorOperator
 from supervisor.xmlrpc import Faults
 
@@ -154,6 +153,8 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
 
     async def _dead_supervisord(self) -> str | None:
         """Why supervisord does not answer, when its host does: it was killed (a stale pid file). Bounded."""
+        import asyncssh  # not at the top: DAG files with local jobs only never pay its import
+
         try:
             async with asyncio.timeout(min(_DIAGNOSIS_TIMEOUT, self.cfg.unreachable_timeout.total_seconds())):
                 pid, where = await self.with_host(

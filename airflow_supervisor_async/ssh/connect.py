@@ -19,8 +19,6 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any
 
-import asyncssh
-
 from ..errors import (
     SSHAuthError,
     SSHHostKeyError,
@@ -31,6 +29,8 @@ from ..errors import (
 )
 
 if TYPE_CHECKING:
+    import asyncssh
+
     from ..config.ssh import SSHConfiguration
 
 __all__ = ("FAST_CIPHERS_FIRST", "connect_ssh", "describe_ssh", "enable_quickack", "ssh_options")
@@ -104,6 +104,8 @@ async def connect_ssh(cfg: SSHConfiguration, options: dict[str, Any] | None = No
     :raises SupervisorSSHError: any other SSH failure, or ``cfg`` names an Airflow connection and no
         ``options`` were given.
     """
+    import asyncssh  # here, not at the top: a DAG file with local jobs only never pays its import (~0.9 s)
+
     where = describe_ssh(cfg)
     if options is None:
         if cfg.ssh_conn_id:
