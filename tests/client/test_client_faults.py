@@ -335,7 +335,9 @@ async def test_no_long_loop_steps(
     finally:
         gc.unfreeze()
     assert small < 0.02, f"a step of a 20-program call took {small * 1000:.1f} ms of CPU"
-    assert longest[0] < 0.05, f"a step of the 8 MB call took {longest[0] * 1000:.1f} ms of CPU"  # whole: ~1 s
+    # The whole call takes ~1 s of CPU; its longest step measured 33-51 ms (a young-generation collection of
+    # the elements parsed so far can land in one step), so 100 ms fails only if the parse stops slicing.
+    assert longest[0] < 0.1, f"a step of the 8 MB call took {longest[0] * 1000:.1f} ms of CPU"
 
 
 async def test_a_dripping_server_meets_the_total_deadline(drip: DripServer) -> None:

@@ -22,6 +22,7 @@ pytest.importorskip("airflow")  # a real Airflow cluster: skipped where Airflow 
 
 import psutil  # installed with Airflow
 
+from airflow_supervisor_async.host.safety import MANIFEST_NAME
 from tests.fixtures.airflow_harness import AirflowCluster, AirflowHome, wait_for
 from tests.fixtures.jobs import short_tempdir
 from tests.support.faults import Ticker, alive, kill_if_alive
@@ -274,10 +275,16 @@ def test_run_marked_failed_while_the_watch_is_deferred(job: Callable[..., Cluste
     for step in ("stop-programs", "stop-supervisor", "unconfigure-supervisor"):
         assert states[step] == "success", states  # Airflow runs teardown tasks of a run marked failed
     assert not alive(supervisord)
-    assert not j.working_dir.exists()
+    # the job never reached end-monitoring, so it failed: cleanup removes the config, pid file and socket and
+    # keeps the logs (and the manifest, so that the next run's cleanup may remove them)
+    kept = sorted(p.name for p in j.working_dir.iterdir())
+    assert kept == [MANIFEST_NAME, "feed", "supervisord.log"], kept
+    assert "the job failed: its logs are kept for you in" in j.log("unconfigure-supervisor"), j.log(
+        "unconfigure-supervisor"
+    )
     assert len(j.ticker.starts()) == 1, j.ticker.summary()
     row.note("check-programs was marked failed (its trigger cancelled); the teardown tasks ran")
-    row.note("the programs and supervisord were stopped, working_dir removed (cleanup)")
+    row.note("the programs and supervisord were stopped; cleanup kept only the logs (a failed job)")
     row.note(f"Airflow then set the run to '{final}' (it judges a run with teardowns by its skipped leaves)")
     row.detect = f"{stopped:.1f} s from the click to the program stopped"
     row.data_lost = "none: stopped as asked (stopsignal, then SIGKILL after stopwaitsecs)"
@@ -361,7 +368,7 @@ def test_triggerer_killed_and_restarted_keeps_the_deadline(
     ended = _ts(j.row("check-programs")["end_date"])
 
     assert j.states()["stop-programs"] == "success"
-    assert not j.working_dir.exists()
+    assert not j.working_dir.exists(), sorted(p.name for p in j.working_dir.iterdir())
     assert len(j.ticker.starts()) == 1, j.ticker.summary()
     # the same deadline: the job ends right after the restart, not `runtime` after it
     assert ended - restarted < runtime / 2, f"ended {ended - restarted:.0f} s after the restart"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from airflow_supervisor_async.host.safety import MANIFEST_NAME
 from tests.fixtures.airflow_harness import DagTestResult, wait_for
 from tests.fixtures.jobs import short_tempdir
 from tests.support.faults import (
@@ -211,11 +212,12 @@ def test_partition_longer_than_unreachable_timeout_cleaned_by_the_teardown(
     assert job.leftovers() == [], "programs left running after the teardown"
     assert len(job.ticker.starts()) == 1, job.ticker.summary()
     assert job.ticker.contiguous(), job.ticker.summary()
-    assert not job.working_dir.exists(), "cleanup (the default) removes working_dir once supervisord is stopped"
+    kept = sorted(p.name for p in job.working_dir.iterdir())  # a failed job: cleanup keeps only its logs
+    assert kept == [MANIFEST_NAME, "feed", "supervisord.log"], kept
     row.note(f"check-programs failed after {detected:.1f} s: {message.group(0)[:160]}...")
     row.note("the program kept running during the partition")
     row.note("the teardown retried, reached the host once the link was back, stopped programs and supervisord")
-    row.note("and removed working_dir (cleanup)")
+    row.note("and removed the config, pid file and socket; the logs were kept (a failed job)")
     row.detect = f"{detected:.1f} s (unreachable_timeout 10 s)"
     row.data_lost = f"none: {job.ticker.summary()} until stopped by the teardown"
 

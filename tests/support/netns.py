@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from tests.fixtures.sshd import SSHD, SSHD_CONFIG, generate_key, sshd_available
+from tests.fixtures.sshd import SFTP_SUBSYSTEM, SSHD, SSHD_CONFIG, generate_key, sshd_available
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -206,7 +206,7 @@ class RemoteHost:
         user_public = generate_key(self.user_key, f"{self.username}@faults")
         (self.workdir / "authorized_keys").write_text(user_public + "\n")
         self.known_hosts.write_text(f"{self.address} {host_public}\n")
-        config = SSHD_CONFIG.format(port=22, address=self.address, workdir=self.workdir)
+        config = SSHD_CONFIG.format(port=22, address=self.address, workdir=self.workdir) + SFTP_SUBSYSTEM
         (self.workdir / "sshd_config").write_text(config)
 
     def exec(self, argv: Sequence[str], *, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
