@@ -138,12 +138,12 @@ def load_configuration(
     except (OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
         raise ConfigurationError([("(yaml)", _yaml_problem(exc))], source=where) from exc
     try:
-        if overrides:
-            conf = OmegaConf.merge(conf, OmegaConf.from_dotlist([_override_as_yaml(item) for item in overrides]))
+        dotlist = [_override_as_yaml(item) for item in overrides]
+        merged = OmegaConf.merge(conf, OmegaConf.from_dotlist(dotlist)) if overrides else conf
     except (OmegaConfBaseException, yaml.YAMLError, ValueError) as exc:
         raise ConfigurationError([("(overrides)", _yaml_problem(exc))], source=where) from exc
     try:
-        data = OmegaConf.to_container(conf, resolve=True)
+        data = OmegaConf.to_container(merged, resolve=True)
     except (OmegaConfBaseException, ValueError) as exc:  # e.g. an interpolation of a missing key
         raise ConfigurationError([("(yaml)", _yaml_problem(exc))], source=where) from exc
     return validate_document(cls, data, where, key=key)
