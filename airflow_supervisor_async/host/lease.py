@@ -74,16 +74,21 @@ async def lease_files(host: Host, working_dir: PurePath) -> dict[int, str]:
 
 
 async def _state(host: Host, working_dir: PurePath) -> _State:
-    files = await lease_files(host, working_dir)
-    if not files:
-        return _State(0, None, "")
-    generation = max(files)
-    try:
-        data = json.loads(await host.read_file(working_dir / files[generation]) or "")
-        holder = None if data.get("free") else RunId(str(data["dag_id"]), str(data["run_id"]))
-        return _State(generation, holder, str(data.get("since", "?")))
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return _State(generation, None, "")  # unreadable: nobody can prove they hold it
+    for _ in range(_ATTEMPTS):
+        files = await lease_files(host, working_dir)
+        if not files:
+            return _State(0, None, "")
+        generation = max(files)
+        text = await host.read_file(working_dir / files[generation])
+        if text is None:
+            continue  # removed since the listing: a newer generation was written meanwhile
+        try:
+            data = json.loads(text)
+            holder = None if data.get("free") else RunId(str(data["dag_id"]), str(data["run_id"]))
+            return _State(generation, holder, str(data.get("since", "?")))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return _State(generation, None, "")  # unreadable: nobody can prove they hold it
+    raise HostCommandError(f"the lease in {working_dir} on {host.description} changed {_ATTEMPTS} times while read")
 
 
 async def _advance(host: Host, working_dir: PurePath, state: _State, holder: RunId | None) -> bool:

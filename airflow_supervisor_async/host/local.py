@@ -54,8 +54,14 @@ def _lstat(path: str) -> FileInfo | None:
 
 
 def _list_dir(path: str) -> list[tuple[str, FileInfo]]:
+    listed = []
     with os.scandir(path) as entries:
-        return [(entry.name, file_info(entry.stat(follow_symlinks=False))) for entry in entries]
+        for entry in entries:
+            try:
+                listed.append((entry.name, file_info(entry.stat(follow_symlinks=False))))
+            except FileNotFoundError:
+                continue  # removed while listing (an older lease generation, another writer's temp file)
+    return listed
 
 
 def _make_dir(path: str, mode: int) -> bool:

@@ -73,3 +73,20 @@ async def test_of_two_runs_taking_over_at_once_exactly_one_wins(tmp_path: Path) 
     assert isinstance(failed, LeaseHeldError) or failed == cfg.resolved_config_path
     leases = sorted(p.name for p in (tmp_path / "wd").iterdir() if ".lease." in p.name)
     assert len(leases) == 1  # older generations are removed
+
+
+async def test_runs_racing_for_the_lease_see_a_result_or_a_clear_refusal(tmp_path: Path) -> None:
+    """Generations are removed while others list and read them: never a raw error, always one holder."""
+    runs = [RunId("dag", f"manual__{i}") for i in range(6)]
+    for round_ in range(15):
+        cfg = cfg_for(tmp_path / f"wd{round_}")
+        await lifecycle.write_config(LocalHost(), cfg, run=A, may_take_over=never)
+        results = await asyncio.gather(
+            *(lifecycle.write_config(LocalHost(), cfg, run=run, may_take_over=always) for run in runs),
+            return_exceptions=True,
+        )
+        raw = [r for r in results if isinstance(r, BaseException) and not isinstance(r, LeaseHeldError)]
+        assert raw == [], raw
+        assert await read_lease(LocalHost(), cfg) in runs
+        leases = [p.name for p in cfg.resolved_working_dir.iterdir() if ".lease." in p.name]
+        assert len(leases) == 1, leases
