@@ -13,7 +13,7 @@ bash scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/mypy  # the package; strict on config/, client/, host/, triggers/ (pyproject.toml)
 status=0
-.venv/bin/pytest -q -p no:cacheprovider "$@" || status=$?
+.venv/bin/pytest -q -p no:cacheprovider --durations=30 "$@" || status=$?  # the 30 slowest: what to re-mark
 if [ $# -eq 0 ]; then
     if [ "${SKIP_AIRFLOW31:-0}" != 1 ]; then
         echo "== Airflow $(.venv-airflow31/bin/python -c 'import airflow; print(airflow.__version__)'): tests marked airflow31"
