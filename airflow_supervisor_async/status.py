@@ -36,7 +36,6 @@ __all__ = (
     "ProgramSpec",
     "apply_config_changes",
     "control_programs",
-    "display_name",
     "program_rows",
     "program_specs",
     "read_status",
@@ -86,11 +85,6 @@ def program_specs(cfg: SupervisorAirflowConfiguration) -> dict[str, ProgramSpec]
     }
 
 
-def display_name(info: ProcessInfo) -> str:
-    """``name`` for a plain program, ``group:name`` for one process of several."""
-    return info.name if info.name == info.group else info.full_name
-
-
 def program_rows(programs: Mapping[str, ProgramSpec], infos: Iterable[ProcessInfo]) -> list[ProgramRow]:
     """One row per process of ``programs`` (sorted), then one ``MISSING`` row per program supervisord lacks."""
     snapshot = list(infos)
@@ -99,7 +93,7 @@ def program_rows(programs: Mapping[str, ProgramSpec], infos: Iterable[ProcessInf
         exited_ok = info.statename == "EXITED" and info.exitstatus in programs[info.group].exitcodes
         rows.append(
             ProgramRow(
-                name=display_name(info),
+                name=info.display_name,
                 state=info.statename,
                 pid=info.pid or None,
                 exitstatus=info.exitstatus if info.statename == "EXITED" else None,
@@ -161,7 +155,7 @@ async def control_programs(
     ok = True
     infos = [i for i in await client.get_all_process_info() if i.group in wanted]
     for info in sorted(infos, key=lambda i: i.full_name):
-        full, spec = display_name(info), programs[info.group]
+        full, spec = info.display_name, programs[info.group]
         steps: list[tuple[Any, int]] = [(_stop, spec.stopwaitsecs)] if action != "start" else []
         steps += [(_start, spec.startsecs)] if action != "stop" else []
         for step, seconds in steps:

@@ -21,6 +21,7 @@ __all__ = (
     "ReloadResult",
     "SupervisorState",
     "SupervisorStateCode",
+    "display_name",
 )
 
 _FROZEN = ConfigDict(frozen=True, extra="ignore")
@@ -97,6 +98,12 @@ class SupervisorState(BaseModel):
         return self.statecode is SupervisorStateCode.RUNNING
 
 
+def display_name(group: str, name: str) -> str:
+    """How a process is shown to people: ``name`` for a plain ``[program:x]`` (its group has its name),
+    ``group:name`` for one process of several. Also a valid name to pass to calls."""
+    return name if name == group else f"{group}:{name}"
+
+
 class ProcessInfo(BaseModel):
     """Result of ``getProcessInfo``: one process.
 
@@ -130,6 +137,11 @@ class ProcessInfo(BaseModel):
     def full_name(self) -> str:
         """``group:name``: the unambiguous name to pass to calls."""
         return f"{self.group}:{self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """``name`` for a plain program, ``group:name`` for one process of several (see ``display_name``)."""
+        return display_name(self.group, self.name)
 
     @property
     def is_running(self) -> bool:

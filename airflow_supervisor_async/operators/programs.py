@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from supervisor.xmlrpc import Faults
 
 from ..client import SupervisorConnectionError, SupervisorFault
+from ..client.models import ProcessState
 from ..host import lifecycle
 from .base import SupervisorStepOperator, run_sync
 from .routing import SupervisorTeardownOperator, job_state
@@ -15,11 +16,9 @@ from .routing import SupervisorTeardownOperator, job_state
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from ..client import SupervisorClient
+    from ..client import ProcessInfo, SupervisorClient
 
 __all__ = ("StartProgramsOperator", "StopProgramsOperator")
-
-_ACTIVE = frozenset({"STARTING", "RUNNING", "BACKOFF"})
 
 
 class StartProgramsOperator(SupervisorStepOperator):
@@ -40,9 +39,7 @@ class StartProgramsOperator(SupervisorStepOperator):
     async def _start(self, restart: bool) -> dict[str, str]:
         async with self.client() as client:
             infos = [i for i in await client.get_all_process_info() if i.group in self.cfg.program]
-            actions = await asyncio.gather(
-                *(self._start_one(client, i.group, i.name, i.state.name, restart) for i in infos)
-            )
+            actions = await asyncio.gather(*(self._start_one(client, info, restart) for info in infos))
         result: dict[str, str] = {}
         for group, action in actions:
             result[group] = action if result.get(group, action) == action else "started"
@@ -51,11 +48,9 @@ class StartProgramsOperator(SupervisorStepOperator):
             raise RuntimeError(f"supervisord does not know program(s) {missing}: is it running an older config?")
         return result
 
-    async def _start_one(
-        self, client: SupervisorClient, group: str, name: str, state: str, restart: bool
-    ) -> tuple[str, str]:
-        full = name if name == group else f"{group}:{name}"
-        if state in _ACTIVE:
+    async def _start_one(self, client: SupervisorClient, info: ProcessInfo, restart: bool) -> tuple[str, str]:
+        group, full, active = info.group, info.display_name, info.state.is_running
+        if active:
             if not restart:
                 return group, "running"
             await client.stop_process(full, wait=True)
@@ -66,7 +61,7 @@ class StartProgramsOperator(SupervisorStepOperator):
                 return group, "running"
             tail = await _stderr_tail(client, full)
             raise RuntimeError(f"program {full!r} did not start: {exc}{tail}") from exc
-        return group, "restarted" if state in _ACTIVE else "started"
+        return group, "restarted" if active else "started"
 
 
 async def _stderr_tail(client: SupervisorClient, name: str, size: int = 2048) -> str:
@@ -96,8 +91,8 @@ class StopProgramsOperator(SupervisorTeardownOperator):
                 self.log.info("supervisord is not running (%s): no program to stop", exc)
                 return stopped
             for info in infos:
-                if info.group in self.cfg.program and info.state.name in (*_ACTIVE, "STOPPING"):
-                    full = info.name if info.name == info.group else f"{info.group}:{info.name}"
+                if info.group in self.cfg.program and (info.state.is_running or info.state is ProcessState.STOPPING):
+                    full = info.display_name
                     try:
                         await client.stop_process(full, wait=True)
                     except SupervisorFault as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from ..client.models import ProcessState
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
@@ -32,18 +34,13 @@ class Verdict:
         self.failed = failed
 
 
-def _full_name(info: ProcessInfo) -> str:
-    return info.name if info.group == info.name else f"{info.group}:{info.name}"
-
-
 def _is_failure(info: ProcessInfo, exitcodes: Iterable[int]) -> bool:
-    state = info.state.name
-    if state == "FATAL":
+    if info.state.is_terminal_failure:  # FATAL or UNKNOWN
         return True
-    if state == "EXITED":
+    if info.state is ProcessState.EXITED:
         return info.exitstatus not in set(exitcodes)
     # STOPPED means someone stopped it outside Airflow (Airflow starts programs before watching)
-    return state in ("STOPPED", "UNKNOWN")
+    return info.state is ProcessState.STOPPED
 
 
 def judge(infos: Iterable[ProcessInfo], programs: Iterable[str], exitcodes: Mapping[str, list[int]]) -> Verdict:
@@ -60,7 +57,7 @@ def judge(infos: Iterable[ProcessInfo], programs: Iterable[str], exitcodes: Mapp
             continue
         seen.add(info.group)
         if _is_failure(info, exitcodes.get(info.group, [0])):
-            failed.append(_full_name(info))
+            failed.append(info.display_name)
         elif info.state.name != "EXITED":
             all_done = False  # STARTING, RUNNING, BACKOFF (supervisord retries) or STOPPING
     failed.extend(sorted(watched - seen))
@@ -73,12 +70,12 @@ def program_summary(infos: Iterable[ProcessInfo], programs: Iterable[str]) -> di
     """Per-process state for the event payload: plain, deterministic data (no timestamps)."""
     watched = set(programs)
     return {
-        _full_name(info): {
+        info.display_name: {
             "state": info.state.name,
             "exitstatus": info.exitstatus,
             "pid": info.pid,
             "spawnerr": info.spawnerr or None,
         }
-        for info in sorted(infos, key=_full_name)
+        for info in sorted(infos, key=lambda info: info.display_name)
         if info.group in watched
     }
