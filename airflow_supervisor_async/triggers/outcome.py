@@ -58,7 +58,7 @@ def judge(infos: Iterable[ProcessInfo], programs: Iterable[str], exitcodes: Mapp
         seen.add(info.group)
         if _is_failure(info, exitcodes.get(info.group, [0])):
             failed.append(info.display_name)
-        elif info.state.name != "EXITED":
+        elif info.state is not ProcessState.EXITED:
             all_done = False  # STARTING, RUNNING, BACKOFF (supervisord retries) or STOPPING
     failed.extend(sorted(watched - seen))
     if failed:
