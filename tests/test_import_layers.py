@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"config", "compat"},
     {"ssh"},
     {"client"},
-    {"host", "status"},
+    {"host", "status", "decisions"},
     {"hooks"},
     {"sync", "triggers"},
     {"operators"},

@@ -11,7 +11,7 @@ from ..client import SupervisorConnectionError, SupervisorFault
 from ..client.models import ProcessState
 from ..host import lifecycle
 from .base import SupervisorStepOperator, run_sync
-from .routing import SupervisorTeardownOperator, job_state
+from .routing import SupervisorTeardownOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,7 +30,7 @@ class StartProgramsOperator(SupervisorStepOperator):
     """
 
     def execute(self, context: Context) -> dict[str, str]:
-        continuation = job_state(context)["retrigger"] > 0
+        continuation = self.inherited(context).retrigger > 0
         restart = self.cfg.restart_on_retrigger if continuation else self.cfg.restart_on_initial
         result = run_sync(lambda: self.reaching(lambda: self._start(restart)))
         self.log.info("programs: %s", result)

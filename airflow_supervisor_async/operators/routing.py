@@ -11,6 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.standard.operators.branch import BaseBranchOperator
 
+from ..decisions import (
+    CONF_KEY,
+    ROUTE_KEY,
+    Outcome,
+    Route,
+    branches,
+    choose_route,
+    continuation,
+    final_outcome,
+    teardown_acts,
+)
 from ..version_compat import AirflowFailException, AirflowSkipException
 from .base import SupervisorStepMixin, SupervisorStepOperator
 
@@ -18,6 +29,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from ..config import SupervisorAirflowConfiguration
+    from ..decisions import MonitoringEvent
 
 __all__ = (
     "CONF_KEY",
@@ -25,29 +37,12 @@ __all__ = (
     "EndMonitoringOperator",
     "EvaluateProgramsOperator",
     "SupervisorTeardownOperator",
-    "final_outcome",
-    "job_state",
 )
 
-CONF_KEY = "airflow_supervisor_async"
-ROUTE_KEY = "route"
 
-
-def job_state(context: Context) -> dict[str, int]:
-    """``{"retrigger": n, "restarts": r}`` carried into this DAG run by a continuation (zeros otherwise)."""
-    dag_run = context.get("dag_run")
-    conf = (getattr(dag_run, "conf", None) or {}).get(CONF_KEY) or {}
-    return {"retrigger": int(conf.get("retrigger", 0)), "restarts": int(conf.get("restarts", 0))}
-
-
-def final_outcome(context: Context, monitor_task_ids: list[str]) -> dict[str, Any] | None:
-    """The last monitoring event payload among ``monitor_task_ids`` (restart task first: it ran later)."""
+def _monitoring_event(context: Context, task_ids: list[str]) -> MonitoringEvent | None:
     ti = context["ti"]
-    for task_id in monitor_task_ids:
-        payload = ti.xcom_pull(task_ids=task_id)
-        if isinstance(payload, dict) and "outcome" in payload:
-            return payload
-    return None
+    return final_outcome(ti.xcom_pull(task_ids=task_id) for task_id in task_ids)
 
 
 class SupervisorTeardownOperator(SupervisorStepOperator):
@@ -64,8 +59,7 @@ class SupervisorTeardownOperator(SupervisorStepOperator):
     def skip_unless_tearing_down(self, context: Context, what: str) -> None:
         """Raise ``AirflowSkipException`` when the job keeps running."""
         route = context["ti"].xcom_pull(task_ids=self.route_task_id, key=ROUTE_KEY) if self.route_task_id else None
-        act = self.cfg.stop_on_exit if route is None else route == "stop"
-        if not act:
+        if not teardown_acts(route, stop_on_exit=self.cfg.stop_on_exit):
             raise AirflowSkipException(f"the job keeps running (route {route or 'keep'}): {what} left as is")
         self.skip_unless_this_run_drives_the_job(context, what)
 
@@ -92,17 +86,14 @@ class EvaluateProgramsOperator(SupervisorStepMixin, BaseBranchOperator):
         self.end_task_id = end_task_id
 
     def choose_branch(self, context: Context) -> list[str]:
-        payload = final_outcome(context, [self.check_task_id])
+        payload = _monitoring_event(context, [self.check_task_id])
         outcome = payload["outcome"] if payload else None
         self.log.info("monitoring outcome: %s", outcome)
-        if outcome != "failed":
-            return [self.end_task_id]
-        failure_route = sorted(set(self.downstream_task_ids) - {self.end_task_id})
-        if not failure_route:
+        follow = branches(outcome, self.downstream_task_ids, self.end_task_id)
+        if follow is None:
             failed = ", ".join(payload["failed"]) if payload else "?"
             raise AirflowFailException(f"program(s) failed: {failed}; no restart or failure task is configured")
-        # end-monitoring stays followed: it waits for the failure route, then ends the watch
-        return [*failure_route, self.end_task_id]
+        return follow
 
 
 class EndMonitoringOperator(SupervisorStepOperator):
@@ -120,31 +111,27 @@ class EndMonitoringOperator(SupervisorStepOperator):
         self.monitor_task_ids = monitor_task_ids
 
     def execute(self, context: Context) -> str:
-        payload = final_outcome(context, self.monitor_task_ids) or {}
-        outcome, reason = payload.get("outcome"), payload.get("reason")
-        state = job_state(context)
-        route = self._route(outcome, reason, state)
-        context["ti"].xcom_push(key=ROUTE_KEY, value=route)
-        self.log.info("outcome %s (%s) -> %s", outcome, reason or "-", route)
-        if route == "continue":
-            self._continue_job(context, state, int(payload.get("restarts", state["restarts"])))
-        return route
+        payload = _monitoring_event(context, self.monitor_task_ids)
+        outcome, reason = (payload["outcome"], payload.get("reason")) if payload else (None, None)
+        state = self.inherited(context)
+        route = choose_route(
+            outcome, reason, state, maxretrigger=self.cfg.maxretrigger, stop_on_exit=self.cfg.stop_on_exit
+        )
+        context["ti"].xcom_push(key=ROUTE_KEY, value=route.value)
+        self.log.info("outcome %s (%s) -> %s", outcome, reason or "-", route.value)
+        if route is Route.CONTINUE:
+            restarts = int(payload.get("restarts", state.restarts)) if payload else state.restarts
+            # the new run takes the job's lease over from this one
+            self._continue_job(context, continuation(state, restarts, context["dag_run"].run_id))
+        elif outcome == Outcome.DEADLINE and reason == "window":
+            self.log.info("maxretrigger (%s) reached: the job ends here", self.cfg.maxretrigger)
+        return route.value
 
-    def _route(self, outcome: str | None, reason: str | None, state: dict[str, int]) -> str:
-        if outcome == "deadline" and reason == "window":
-            limit = self.cfg.maxretrigger
-            if limit is None or state["retrigger"] < limit:
-                return "continue"
-            self.log.info("maxretrigger (%s) reached: the job ends here", limit)
-        return "stop" if self.cfg.stop_on_exit else "keep"
-
-    def _continue_job(self, context: Context, state: dict[str, int], restarts: int) -> None:
+    def _continue_job(self, context: Context, conf: dict[str, Any]) -> None:
         from airflow.providers.common.compat.sdk import DagRunTriggerException
 
         dag_id = context["dag"].dag_id
         now = datetime.now(UTC)
-        previous = context["dag_run"].run_id  # the new run takes the job's lease over from this one
-        conf = {CONF_KEY: {"retrigger": state["retrigger"] + 1, "restarts": restarts, "previous_run_id": previous}}
         self.log.info("continuing the job in a new run of %s with %s", dag_id, conf)
         raise DagRunTriggerException(
             trigger_dag_id=dag_id,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ..config import XmlRpcEndpoint
-from ..operators.routing import CONF_KEY
+from ..decisions import CONF_KEY
 from ..status import REGISTRATION_KEY, JobRegistration
 
 if TYPE_CHECKING:

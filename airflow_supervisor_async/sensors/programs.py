@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseSensorOperator
 from supervisor.xmlrpc import Faults
 
 from ..client import SupervisorError, SupervisorFault
+from ..decisions import MonitoringEvent, Outcome, RunDates, compute_deadline
+from ..hooks.job import SupervisorStepMixin, run_sync
 from ..hooks.supervisor import public_endpoint
 from ..host import lifecycle
 from ..host.base import HostCommandError
-from ..operators.base import SupervisorStepMixin, run_sync
-from ..operators.routing import job_state
-from ..triggers.outcome import Outcome
 from ..triggers.programs import SupervisorProgramsTrigger, this_host
 from ..version_compat import AirflowException
 
@@ -35,7 +33,7 @@ if TYPE_CHECKING:
     from ..config import SupervisorAirflowConfiguration
     from ..host.base import Host
 
-__all__ = ("RestartProgramsOperator", "SupervisorProgramsSensor", "compute_deadline")
+__all__ = ("RestartProgramsOperator", "SupervisorProgramsSensor", "run_dates")
 
 T = TypeVar("T")
 _RUNNING_AGAIN = frozenset({"STARTING", "RUNNING", "BACKOFF"})
@@ -43,31 +41,15 @@ _RUNNING_AGAIN = frozenset({"STARTING", "RUNNING", "BACKOFF"})
 _DIAGNOSIS_TIMEOUT = 20.0
 
 
-def _reference_date(cfg: SupervisorAirflowConfiguration, context: Context) -> datetime:
+def run_dates(context: Context) -> RunDates:
+    """The dates of the task's DAG run that ``reference_date`` may name."""
     dag_run = context.get("dag_run")
-    candidates = {
-        "start_date": getattr(dag_run, "start_date", None),
-        "logical_date": context.get("logical_date"),
-        "data_interval_end": context.get("data_interval_end"),
-    }
-    value = (
-        candidates.get(cfg.reference_date)
-        or getattr(dag_run, "run_after", None)
-        or getattr(dag_run, "start_date", None)
+    return RunDates(
+        start_date=getattr(dag_run, "start_date", None),
+        logical_date=context.get("logical_date"),
+        data_interval_end=context.get("data_interval_end"),
+        run_after=getattr(dag_run, "run_after", None),
     )
-    return value if isinstance(value, datetime) else datetime.now(UTC)
-
-
-def compute_deadline(cfg: SupervisorAirflowConfiguration, context: Context) -> float | None:
-    """Epoch seconds at which the job must end: ``runtime`` after the reference date, or the next ``endtime``."""
-    reference = _reference_date(cfg, context)
-    limits: list[datetime] = []
-    if cfg.runtime is not None:
-        limits.append(reference + cfg.runtime)
-    if cfg.endtime is not None:
-        end = datetime.combine(reference.astimezone(UTC).date(), cfg.endtime, tzinfo=UTC)
-        limits.append(end if end > reference else end + timedelta(days=1))
-    return min(limits).timestamp() if limits else None
 
 
 class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
@@ -100,12 +82,12 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
         self.restart_first_from = restart_first_from
 
     # -- worker side -------------------------------------------------------------------------
-    def execute(self, context: Context) -> dict[str, Any] | None:
-        restarts = job_state(context)["restarts"]
+    def execute(self, context: Context) -> MonitoringEvent | None:
+        restarts = self.inherited(context).restarts
         if self.restart_first_from:
             payload = context["ti"].xcom_pull(task_ids=self.restart_first_from) or {}
             restarts = self._restart(payload.get("failed", []), restarts)
-        deadline = compute_deadline(self.cfg, context)
+        deadline = compute_deadline(self.cfg, run_dates(context))
         window_end = time.time() + self.cfg.check_timeout.total_seconds()
         first = run_sync(lambda: self._check_once(restarts, deadline, window_end))
         if first is not None:
@@ -113,7 +95,7 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
         self._defer(restarts, deadline, window_end)
         return None
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: MonitoringEvent | None = None) -> MonitoringEvent:
         """Resume with the trigger's event: decide, restart-and-defer, or fail."""
         if not event or "outcome" not in event:
             raise AirflowException(f"monitoring ended without an outcome: {event!r}")
@@ -170,7 +152,9 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
             "process runs (it was killed or crashed); the teardown kills the programs it left behind"
         )
 
-    async def _check_once(self, restarts: int, deadline: float | None, window_end: float | None) -> dict | None:
+    async def _check_once(
+        self, restarts: int, deadline: float | None, window_end: float | None
+    ) -> MonitoringEvent | None:
         """One poll on the worker: a finished or failed job needs no deferral."""
         trigger = self._trigger(restarts, deadline, window_end)
         async with self.client() as client:
@@ -180,7 +164,7 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
                 self.log.warning("first check failed (%s); the trigger keeps trying", exc)
                 return None
 
-    def _log_event(self, event: dict[str, Any]) -> None:
+    def _log_event(self, event: MonitoringEvent) -> None:
         self.log.info(
             "monitoring outcome %s (%s); restarts so far: %s",
             event["outcome"],

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..client.models import ProcessState
+from ..decisions import Outcome, ProgramSnapshot
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -13,15 +13,6 @@ if TYPE_CHECKING:
     from ..client import ProcessInfo
 
 __all__ = ("Outcome", "Verdict", "judge", "program_summary")
-
-
-class Outcome(StrEnum):
-    """How one round of monitoring ended."""
-
-    DONE = "done"  # every program exited with an expected exit code
-    FAILED = "failed"  # a program exited unexpectedly, went FATAL, or was stopped outside Airflow
-    DEADLINE = "deadline"  # runtime / endtime / the run's watch window was reached while programs ran
-    UNREACHABLE = "unreachable"  # supervisord could not be reached for longer than the retry budget
 
 
 class Verdict:
@@ -66,16 +57,13 @@ def judge(infos: Iterable[ProcessInfo], programs: Iterable[str], exitcodes: Mapp
     return Verdict(Outcome.DONE if all_done else None, [])
 
 
-def program_summary(infos: Iterable[ProcessInfo], programs: Iterable[str]) -> dict[str, dict[str, Any]]:
+def program_summary(infos: Iterable[ProcessInfo], programs: Iterable[str]) -> dict[str, ProgramSnapshot]:
     """Per-process state for the event payload: plain, deterministic data (no timestamps)."""
     watched = set(programs)
     return {
-        info.display_name: {
-            "state": info.state.name,
-            "exitstatus": info.exitstatus,
-            "pid": info.pid,
-            "spawnerr": info.spawnerr or None,
-        }
+        info.display_name: ProgramSnapshot(
+            state=info.state.name, exitstatus=info.exitstatus, pid=info.pid, spawnerr=info.spawnerr or None
+        )
         for info in sorted(infos, key=lambda info: info.display_name)
         if info.group in watched
     }

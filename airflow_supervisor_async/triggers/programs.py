@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ..client import SupervisorAuthError, SupervisorError, shared_client
+from ..decisions import MonitoringEvent, Outcome
 from ..hooks.ssh import airflow_pool
 from ..hooks.supervisor import SupervisorHook
-from .outcome import Outcome, judge, program_summary
+from .outcome import judge, program_summary
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -152,7 +153,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
             event = await self._watch(client, endpoint)
         yield TriggerEvent(event)
 
-    async def _watch(self, client: SupervisorClient, endpoint: XmlRpcEndpoint) -> dict[str, Any]:
+    async def _watch(self, client: SupervisorClient, endpoint: XmlRpcEndpoint) -> MonitoringEvent:
         where = endpoint.describe()
         failing_since: float | None = None
         backoff = min(1.0, self.check_interval)
@@ -184,7 +185,7 @@ class SupervisorProgramsTrigger(BaseTrigger):
             failing_since, backoff = None, min(1.0, self.check_interval)
             await asyncio.sleep(self._next_sleep(time.time()))
 
-    async def poll(self, client: SupervisorClient, where: str) -> dict[str, Any] | None:
+    async def poll(self, client: SupervisorClient, where: str) -> MonitoringEvent | None:
         """One look at the programs: the event payload if monitoring is over, else None.
 
         Bounded by the client's deadlines (the trigger's own client: ``call_timeout`` seconds in all; the log
@@ -266,20 +267,20 @@ class SupervisorProgramsTrigger(BaseTrigger):
         reason: str | None = None,
         error: str | None = None,
         since: float | None = None,
-    ) -> dict[str, Any]:
-        return {
-            "outcome": outcome.value,
-            "reason": reason,
-            "endpoint": where,
-            "programs": program_summary(infos or [], self.programs),
-            "failed": failed or [],
-            "logs": logs or {},
-            "error": error,
-            "unreachable_since": _iso(since),
-            "restarts": self.restarts,
-            "deadline": self.deadline,
-            "window_end": self.window_end,
-        }
+    ) -> MonitoringEvent:
+        return MonitoringEvent(
+            outcome=outcome.value,
+            reason=reason,
+            endpoint=where,
+            programs=program_summary(infos or [], self.programs),
+            failed=failed or [],
+            logs=logs or {},
+            error=error,
+            unreachable_since=_iso(since),
+            restarts=self.restarts,
+            deadline=self.deadline,
+            window_end=self.window_end,
+        )
 
     async def cleanup(self) -> None:
         # Nothing to stop here: the programs keep running when the trigger moves or stops. The shared
