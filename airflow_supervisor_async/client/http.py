@@ -122,7 +122,7 @@ class HTTPExchange(asyncio.Protocol):
             self._eof = True
             self._h11.receive_data(b"")
             self._advance()
-        return False  # close our side too
+        return True  # the call closes (or aborts) the connection itself: over SSH, no EOF packet of ours first
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if not self.done.done():
