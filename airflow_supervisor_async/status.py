@@ -21,6 +21,7 @@ from .client.errors import (
     NotRunningFault,
     SpawnErrorFault,
 )
+from .client.models import ProcessState
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -47,7 +48,8 @@ REGISTRATION_KEY = "airflow_supervisor_async_job"
 CONTROL_MARGIN = 30.0
 
 Action = Literal["start", "stop", "restart"]
-_GOOD = frozenset({"RUNNING", "STARTING"})
+#: states ``status`` shows as good (BACKOFF is not: the program failed and supervisord retries it)
+_GOOD = frozenset({ProcessState.RUNNING, ProcessState.STARTING})
 
 
 class ProgramSpec(BaseModel):
@@ -90,16 +92,17 @@ def program_rows(programs: Mapping[str, ProgramSpec], infos: Iterable[ProcessInf
     snapshot = list(infos)
     rows = []
     for info in sorted((i for i in snapshot if i.group in programs), key=lambda i: i.full_name):
-        exited_ok = info.statename == "EXITED" and info.exitstatus in programs[info.group].exitcodes
+        exited = info.state is ProcessState.EXITED
+        exited_ok = exited and info.exitstatus in programs[info.group].exitcodes
         rows.append(
             ProgramRow(
                 name=info.display_name,
                 state=info.statename,
                 pid=info.pid or None,
-                exitstatus=info.exitstatus if info.statename == "EXITED" else None,
-                uptime=info.uptime if info.statename == "RUNNING" else None,
+                exitstatus=info.exitstatus if exited else None,
+                uptime=info.uptime if info.state is ProcessState.RUNNING else None,
                 description=info.description,
-                ok=info.statename in _GOOD or exited_ok,
+                ok=info.state in _GOOD or exited_ok,
             )
         )
     seen = {i.group for i in snapshot}

@@ -97,7 +97,7 @@ class _ProgramWatcher(threading.Thread):
         asyncio.run(self._watch())
 
     async def _watch(self) -> None:
-        from ..client import SupervisorClient, SupervisorError
+        from ..client import ProcessState, SupervisorClient, SupervisorError
         from ..host import lifecycle  # noqa: F401  (imported here, while Airflow starts, not during the cleanup)
 
         last: dict[str, str] = {}
@@ -108,7 +108,7 @@ class _ProgramWatcher(threading.Thread):
                 except SupervisorError:
                     infos = []
                 for info in infos:
-                    state = info.statename + (f" (exit {info.exitstatus})" if info.statename == "EXITED" else "")
+                    state = info.statename + (f" (exit {info.exitstatus})" if info.state is ProcessState.EXITED else "")
                     if last.get(info.name) != state:
                         last[info.name] = state
                         _say(f"    program {info.name:<7} {state}", self.started)

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ("RestartProgramsOperator", "SupervisorProgramsSensor", "run_dates")
 
 T = TypeVar("T")
-_RUNNING_AGAIN = frozenset({"STARTING", "RUNNING", "BACKOFF"})
 #: seconds to look at the host for a killed supervisord once the watch found it unreachable
 _DIAGNOSIS_TIMEOUT = 20.0
 
@@ -197,9 +196,9 @@ class SupervisorProgramsSensor(SupervisorStepMixin, BaseSensorOperator):
             for name in names:
                 # a failed program never runs again by itself (autorestart is off): one that runs was restarted by
                 # an earlier try of this task that died (worker lost) -- not restarted twice
-                state = (await client.get_process_info(name)).state.name
-                if state in _RUNNING_AGAIN:
-                    self.log.info("%s is %s again (restarted by an earlier try): not restarted twice", name, state)
+                state = (await client.get_process_info(name)).state
+                if state.is_running:  # STARTING, RUNNING or BACKOFF
+                    self.log.info("%s is %s again (restarted by an earlier try): not restarted twice", name, state.name)
                     continue
                 await _stop_quietly(client, name)
                 await client.start_process(name, wait=True)
