@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from airflow_supervisor_async.client import get_pool, shared_client_count
-from tests.fixtures.supervisord import descendants
+from tests.support import proc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -69,11 +69,8 @@ def rss_kib() -> int:
 def cpu_seconds(pid: int) -> float:
     """utime + stime of ``pid``, plus that of its children it waited for (an sshd session's shells), in
     seconds (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(value) for value in fields[11:15]) / CLK_TCK
+    fields = proc.stat_fields(pid)
+    return sum(int(value) for value in fields[11:15]) / CLK_TCK if fields else 0.0
 
 
 def rss_of(pids: Iterable[int]) -> tuple[int, float]:
@@ -95,19 +92,6 @@ def machine_ticks() -> tuple[int, int]:
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
     total = sum(values[:8])  # guest time is already counted in user
     return total - idle, total
-
-
-def established(port: int) -> int:
-    """ESTABLISHED TCP connections whose local port is ``port`` (server side of the sshd)."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table, encoding="ascii") as lines:
-            next(lines, None)
-            for line in lines:
-                fields = line.split()
-                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    count += 1
-    return count
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -290,7 +274,7 @@ def open_fd_count() -> int:
     """Open descriptors of this process, not counting the one that lists them nor the benchmark's spare ones;
     RLIMIT_NOFILE when they ran out."""
     try:
-        return len(os.listdir("/proc/self/fd")) - 1 - SPARE_FDS.held
+        return proc.open_fd_count() - 1 - SPARE_FDS.held
     except OSError:  # EMFILE: every descriptor is taken
         return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
@@ -413,7 +397,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         sshd_port, sshd_pid = spec.get("sshd_port"), spec.get("sshd_pid")
         with SPARE_FDS.released():
             supervisords = CpuWatch(spec["supervisord_pids"])
-            sshd = CpuWatch([sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])  # its per-connection processes
+            sshd = CpuWatch([sshd_pid, *proc.descendants(sshd_pid)] if sshd_pid else [])  # its per-connection processes
         await asyncio.sleep(0.2)  # the /proc scan above blocked the loop for a moment: not in the window
         with SPARE_FDS.released():
             busy0, total0 = machine_ticks()
@@ -439,8 +423,8 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
             objects_after = len(gc.get_objects())
             rss_after = rss_kib()
             open_fds = open_fd_count()
-            ssh_sshd = established(sshd_port) if sshd_port else 0
-            sshd_processes, sshd_rss = rss_of([sshd_pid, *descendants(sshd_pid)] if sshd_pid else [])
+            ssh_sshd = proc.established(sshd_port) if sshd_port else 0
+            sshd_processes, sshd_rss = rss_of([sshd_pid, *proc.descendants(sshd_pid)] if sshd_pid else [])
         polls = len(probe.latencies) + sum(probe.errors.values())
         due = n * wall / interval
         late_limit = 1.5 * interval
@@ -498,7 +482,7 @@ async def measure(spec: dict[str, Any]) -> dict[str, Any]:
         result["ssh_connections_after_close"] = get_pool().live_connections()
         if spec.get("sshd_port"):
             await asyncio.sleep(0.5)  # let sshd see the FINs
-            result["sshd_connections_after_close"] = established(spec["sshd_port"])
+            result["sshd_connections_after_close"] = proc.established(spec["sshd_port"])
     return result
 
 

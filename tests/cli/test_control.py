@@ -19,6 +19,7 @@ import pytest
 
 from tests.fixtures.jobs import short_tempdir
 from tests.fixtures.supervisord import kill_tree
+from tests.support.proc import alive
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -40,14 +41,6 @@ def states(config: Path) -> dict[str, dict[str, Any]]:
     result = cli("status", config, "--json")
     assert result.returncode in (0, 1), result.stderr
     return {row["name"]: row for row in json.loads(result.stdout)}
-
-
-def alive(pid: int) -> bool:
-    """The process exists and is not a zombie (a daemonized supervisord may be reaped late)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 def kill_supervisord(working_dir: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from airflow_supervisor_async.client import SSHConnectionPool, SupervisorClient
 from tests.client.conftest import client_for
 from tests.fixtures.supervisord import sleepers
+from tests.support.proc import established
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,18 +38,6 @@ async def fastest_call(client: SupervisorClient, calls: int = CALLS) -> float:
     return min(times)
 
 
-def server_side_connections(port: int) -> int:
-    """ESTABLISHED TCP connections whose local port is ``port`` (supervisord's side)."""
-    count = 0
-    with open("/proc/net/tcp", encoding="ascii") as lines:
-        next(lines)
-        for line in lines:
-            fields = line.split()
-            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                count += 1
-    return count
-
-
 @pytest.fixture
 def twenty(supervisord_factory: Callable[..., RunningSupervisord]) -> RunningSupervisord:
     return supervisord_factory(sleepers(20))
@@ -60,7 +49,7 @@ async def test_no_delayed_ack_stall_locally(twenty: RunningSupervisord, transpor
         fastest = await fastest_call(client)
         assert fastest < FASTEST_LIMIT, f"{transport}: the fastest call took {fastest * 1000:.1f} ms"
         if transport == "tcp":  # a connection per call, closed with the answer: none stays open
-            assert server_side_connections(int(twenty.port or 0)) == 0
+            assert established(int(twenty.port or 0)) == 0
 
 
 @pytest.mark.ssh

@@ -29,7 +29,8 @@ from airflow_supervisor_async.hooks.ssh import connect_with_airflow
 from airflow_supervisor_async.ssh import connect_ssh
 from tests.client.conftest import assert_stopped_supervisord_times_out, eventually, wait_for_state
 from tests.fixtures.sshd import generate_key
-from tests.fixtures.supervisord import STANDARD_PROGRAMS, descendants, free_port, sleepers
+from tests.fixtures.supervisord import STANDARD_PROGRAMS, free_port, sleepers
+from tests.support.proc import descendants, established, listening_sockets_of_this_process, open_fds
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -65,41 +66,11 @@ class CountingConnect:
         return await connect_ssh(cfg)
 
 
-def open_fds() -> dict[str, str]:
-    """This process's open file descriptors and what they point to."""
-    found = {}
-    for fd in os.listdir("/proc/self/fd"):
-        with contextlib.suppress(OSError):
-            found[fd] = os.readlink(f"/proc/self/fd/{fd}")
-    return found
-
-
-def tcp_listening_sockets_of_this_process() -> list[str]:
-    """Local addresses of TCP sockets in LISTEN state owned by this process."""
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    listening = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table, encoding="ascii") as lines:
-            next(lines)
-            for line in lines:
-                fields = line.split()
-                if fields[3] == "0A" and fields[9] in inodes:
-                    listening.append(fields[1])
-    return listening
-
-
 async def test_calls_over_ssh_to_unix_socket_and_tcp(
     sshd: RunningSshd, supervisord: RunningSupervisord, pool: SSHConnectionPool
 ) -> None:
     cfg = sshd.ssh_config()
-    listening_before = tcp_listening_sockets_of_this_process()
+    listening_before = listening_sockets_of_this_process()
     async with (
         SupervisorClient.from_ssh(cfg, unix_socket=supervisord.unix_socket, pool=pool) as unix,
         SupervisorClient.from_ssh(cfg, port=supervisord.port, pool=pool) as tcp,
@@ -119,7 +90,7 @@ async def test_calls_over_ssh_to_unix_socket_and_tcp(
         # one SSH connection for both clients; the local tunnel ends are never TCP listeners
         assert pool.live_connections() == 1
         assert [entry.connects for entry in pool.entries()] == [1]
-        assert tcp_listening_sockets_of_this_process() == listening_before
+        assert listening_sockets_of_this_process() == listening_before
 
 
 async def test_calls_hold_nothing_between_them_and_leave_no_file(
@@ -299,7 +270,7 @@ async def test_sshd_killed_mid_call_then_reconnects(
 async def test_pool_shares_one_connection(
     sshd: RunningSshd, supervisord: RunningSupervisord, pool: SSHConnectionPool
 ) -> None:
-    before = sshd.established_connections()
+    before = established(sshd.port)
     counting = CountingConnect()
     shared = SSHConnectionPool(connect=counting)
     clients = [
@@ -314,17 +285,17 @@ async def test_pool_shares_one_connection(
         results = await asyncio.gather(*(c.get_all_process_info() for c in clients for _ in range(4)))
         assert len(results) == 100
         assert shared.live_connections() == 1
-        assert sshd.established_connections() == before + 1
+        assert established(sshd.port) == before + 1
         assert [entry.refs for entry in shared.entries()] == [25]
     finally:
         for c in clients:
             await c.close()
         await shared.close()
-    await eventually(lambda: sshd.established_connections() == before, what="connection closed")
+    await eventually(lambda: established(sshd.port) == before, what="connection closed")
 
 
 async def test_idle_timeout_closes_the_connection(sshd: RunningSshd, supervisord: RunningSupervisord) -> None:
-    before = sshd.established_connections()
+    before = established(sshd.port)
     counting = CountingConnect()
     quick = SSHConnectionPool(idle_timeout=0.5, connect=counting)
     cfg = sshd.ssh_config()
@@ -337,7 +308,7 @@ async def test_idle_timeout_closes_the_connection(sshd: RunningSshd, supervisord
         assert counting.calls == 1  # reused
         await eventually(lambda: quick.live_connections() == 0, within=5, what="idle close")
         assert quick.entries() == []
-        await eventually(lambda: sshd.established_connections() == before, within=5, what="sshd side closed")
+        await eventually(lambda: established(sshd.port) == before, within=5, what="sshd side closed")
         async with SupervisorClient.from_ssh(cfg, unix_socket=supervisord.unix_socket, pool=quick) as client:
             assert (await client.get_state()).is_running  # opens a new one
         assert counting.calls == 2

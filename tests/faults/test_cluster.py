@@ -25,7 +25,8 @@ import psutil  # installed with Airflow
 from airflow_supervisor_async.host.safety import MANIFEST_NAME
 from tests.fixtures.airflow_harness import AirflowCluster, AirflowHome, wait_for
 from tests.fixtures.jobs import short_tempdir
-from tests.support.faults import Ticker, alive, kill_if_alive
+from tests.support.faults import Ticker, kill_if_alive
+from tests.support.proc import alive
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -23,13 +23,13 @@ from tests.fixtures.airflow_harness import DagTestResult, wait_for
 from tests.fixtures.jobs import short_tempdir
 from tests.support.faults import (
     Ticker,
-    alive,
     deferred,
     in_background,
     kill_if_alive,
     latest_task_instance,
     wait_for_task,
 )
+from tests.support.proc import alive
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -16,6 +16,7 @@ from airflow_supervisor_async.config import SupervisorAirflowConfiguration, Supe
 from airflow_supervisor_async.host import HostCommandError, LocalHost, lifecycle
 from airflow_supervisor_async.host.ssh import SSHHost
 from tests.fixtures.jobs import short_tempdir
+from tests.support.proc import alive
 
 
 @pytest.fixture
@@ -173,24 +174,17 @@ async def test_stop_after_a_killed_supervisord_kills_only_the_groups_it_left(wor
 
         assert await lifecycle.stop_supervisord(host, cfg) is False  # it was not running...
         for _ in range(100):  # ...but what it left is killed, the child too (same process group)
-            if not any(os.path.exists(f"/proc/{p}") and "Z" not in _state(p) for p in (program, child)):
+            if not any(alive(p) for p in (program, child)):
                 break
             await asyncio.sleep(0.05)
-        assert not os.path.exists(f"/proc/{program}") or "Z" in _state(program)
-        assert not os.path.exists(f"/proc/{child}") or "Z" in _state(child)
+        assert not alive(program)
+        assert not alive(child)
         assert bystander.returncode is None
         assert not cfg.resolved_pidfile.exists()  # the stale pid file is gone: a second stop does nothing
         assert await lifecycle.dead_supervisord(host, cfg) is None
     finally:
         bystander.kill()
         await bystander.wait()
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return "Z"
 
 
 async def test_orphans_are_only_processes_of_ours(working_dir: Path) -> None:

@@ -17,6 +17,7 @@ from airflow_supervisor_async.client import SupervisorClient
 from airflow_supervisor_async.config import SupervisorAirflowConfiguration
 from airflow_supervisor_async.host import LocalHost, lifecycle
 from tests.fixtures.jobs import short_tempdir
+from tests.support.proc import alive
 
 
 @pytest.fixture
@@ -30,14 +31,6 @@ def cfg_for(working_dir: Path, **program: Any) -> SupervisorAirflowConfiguration
     return SupervisorAirflowConfiguration(
         working_dir=working_dir, job="proc-job", program={"svc": {"command": "sleep 300", **program}}
     )
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
 
 
 async def wait_dead(pid: int, seconds: float = 20) -> bool:

@@ -26,6 +26,7 @@ import pytest
 from tests.fixtures.airflow_harness import REPO_ROOT, AirflowCluster, AirflowHome, wait_for
 from tests.fixtures.jobs import short_tempdir
 from tests.fixtures.supervisord import kill_tree
+from tests.support.proc import alive
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -240,18 +241,10 @@ def ui(
         home.kill_processes(grace=5)
         for folder in (local_dir, remote_dir):
             pid = _supervisord_pid(folder)
-            if pid is not None and _exists(pid):
+            if pid is not None and alive(pid):
                 os.kill(pid, signal.SIGCONT)  # in case a test stopped it
                 kill_tree(pid)
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _exists(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 # -- the JSON API -------------------------------------------------------------------------------------------
@@ -339,7 +332,7 @@ def test_restart_is_refused_to_anonymous_and_viewer_and_done_for_admin(ui: Ui) -
     after = ui.programs("ui_local")["api"]
     assert (after["state"], after["pid"]) == ("RUNNING", before["pid"])  # nothing happened
     assert after["uptime"] >= before["uptime"]
-    assert _exists(before["pid"])
+    assert alive(before["pid"])
     assert ui.audit("supervisor.restart") == []
 
     done = ui.call("POST", path, "admin")
@@ -349,7 +342,7 @@ def test_restart_is_refused_to_anonymous_and_viewer_and_done_for_admin(ui: Ui) -
     restarted = ui.programs("ui_local")["api"]
     assert restarted["state"] == "RUNNING"
     assert restarted["pid"] != before["pid"]
-    assert not _exists(before["pid"])
+    assert not alive(before["pid"])
     (entry,) = ui.audit("supervisor.restart")
     assert (entry["owner"], entry["dag_id"]) == ("admin", "ui_local")
     assert json.loads(entry["extra"])["name"] == "api"

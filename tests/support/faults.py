@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = (
     "Ticker",
-    "alive",
     "deferred",
     "elapsed",
     "in_background",
@@ -117,15 +116,6 @@ class Ticker:
         starts, ticks = self.starts(), self.ticks()
         gapless = "without a gap" if self.contiguous() else "WITH GAPS OR RESETS"
         return f"{len(starts)} start{'s' if len(starts) != 1 else ''}, ticks 1..{len(ticks)} {gapless}"
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
 
 
 def kill_if_alive(pids: list[int]) -> None:

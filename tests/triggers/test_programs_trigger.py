@@ -25,6 +25,7 @@ from airflow_supervisor_async.config import SupervisorAirflowConfiguration, XmlR
 from airflow_supervisor_async.hooks.supervisor import public_endpoint
 from airflow_supervisor_async.triggers import SupervisorProgramsTrigger
 from tests.client.conftest import DripServer, longest_loop_step
+from tests.support.proc import established, open_fd_count
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -192,7 +193,7 @@ async def watch_fds(triggers: list[SupervisorProgramsTrigger], timeout: float = 
     most = 0
     tasks = [asyncio.ensure_future(first_event(t, timeout)) for t in triggers]
     while not all(task.done() for task in tasks):
-        most = max(most, len(os.listdir("/proc/self/fd")))
+        most = max(most, open_fd_count())
         await asyncio.sleep(0.01)
     return await asyncio.gather(*tasks), most
 
@@ -213,7 +214,7 @@ async def test_open_fds_do_not_grow_with_the_number_of_watched_jobs(
     """One client per job (per-job layout), and still only the calls in flight hold a descriptor."""
     cfg = await local_job({"long": "sleep 60"})
     await start_all(cfg)
-    fds_before = len(os.listdir("/proc/self/fd"))
+    fds_before = open_fd_count()
     limit = 6
     previous = set_local_connection_limit(limit)
     try:
@@ -230,7 +231,7 @@ async def test_open_fds_do_not_grow_with_the_number_of_watched_jobs(
             assert shared_client_count() == 0  # every client was released
     finally:
         set_local_connection_limit(previous)
-    assert len(os.listdir("/proc/self/fd")) <= fds_before
+    assert open_fd_count() <= fds_before
 
 
 @pytest.mark.ssh
@@ -245,8 +246,8 @@ async def test_over_ssh_open_fds_do_not_grow_and_no_temp_dir_is_left(
     await start_all(cfg)
     links = tmp_path / "links"
     links.mkdir()
-    before = sshd.established_connections()
-    fds_before = len(os.listdir("/proc/self/fd"))
+    before = established(sshd.port)
+    fds_before = open_fd_count()
     endpoints = per_job_endpoints(cfg.resolved_unix_socket, links, 200, ssh=sshd.ssh_config())
     window = time.time() + 4.0
     try:
@@ -256,7 +257,7 @@ async def test_over_ssh_open_fds_do_not_grow_and_no_temp_dir_is_left(
         assert all("via ssh://" in e["endpoint"] for e in events)
         assert most - fds_before <= 1  # the one SSH connection
         assert get_pool().live_connections() == 1
-        assert sshd.established_connections() == before + 1
+        assert established(sshd.port) == before + 1
         assert list(private_tmp.iterdir()) == []
     finally:
         await get_pool().close()
