@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ..config.ssh import SSHConfiguration
 
-__all__ = ("FAST_CIPHERS_FIRST", "batch_writes", "connect_ssh", "describe_ssh", "enable_quickack", "ssh_options")
+__all__ = ("FAST_CIPHERS_FIRST", "connect_ssh", "describe_ssh", "enable_quickack", "ssh_options")
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 #: AES-GCM first, then asyncssh's default list: every call is a channel of a few packets, and asyncssh's
@@ -64,71 +64,6 @@ def enable_quickack(conn: asyncssh.SSHClientConnection) -> bool:
         received(data, datatype)
 
     conn.data_received = data_received  # type: ignore[method-assign]
-    return True
-
-
-class _BatchedWrites(asyncio.Transport):
-    """The connection's TCP transport, sending what is written during one turn of the event loop with one
-    ``send()``: asyncssh writes every SSH packet on its own, and an ``MSG_IGNORE`` packet before each."""
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        super().__init__()
-        self.wrapped = transport
-        self._loop = asyncio.get_running_loop()
-        self._pending: list[bytes] = []
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(bytes(data))
-
-    def _flush(self) -> None:
-        if self._pending:
-            data = b"".join(self._pending)
-            self._pending.clear()
-            if not self.wrapped.is_closing():
-                self.wrapped.write(data)
-
-    def close(self) -> None:
-        self._flush()
-        self.wrapped.close()
-
-    def abort(self) -> None:  # asyncssh writes MSG_DISCONNECT, then aborts: the packet still goes out first
-        self._flush()
-        self.wrapped.abort()
-
-    def is_closing(self) -> bool:
-        return self.wrapped.is_closing()
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self.wrapped.get_extra_info(name, default)
-
-    def get_write_buffer_size(self) -> int:
-        return self.wrapped.get_write_buffer_size() + sum(map(len, self._pending))
-
-    def pause_reading(self) -> None:
-        self.wrapped.pause_reading()
-
-    def resume_reading(self) -> None:
-        self.wrapped.resume_reading()
-
-    def is_reading(self) -> bool:
-        return self.wrapped.is_reading()
-
-
-def batch_writes(conn: asyncssh.SSHClientConnection) -> bool:
-    """Send the SSH packets written during one turn of the event loop with one ``send()`` system call.
-
-    A call over SSH is a few packets (channel open, request, close), each preceded by an ``MSG_IGNORE``
-    packet, and asyncssh writes every one to the socket at once: about 7 ``send()`` calls per call, the
-    largest single CPU cost of a poll (measured). Batched, it takes about half as many, and fewer still
-    when many jobs poll in the same turn. Data waits at most until the loop's next turn. Installed on this
-    connection only; returns False where asyncssh's transport attribute is not there (then nothing changes).
-    """
-    transport = getattr(conn, "_transport", None)  # asyncssh has no public seam for its transport
-    if not isinstance(transport, asyncio.Transport) or isinstance(transport, _BatchedWrites):
-        return False
-    conn._transport = _BatchedWrites(transport)
     return True
 
 
@@ -209,5 +144,4 @@ async def connect_ssh(cfg: SSHConfiguration, options: dict[str, Any] | None = No
     except asyncssh.Error as exc:
         raise SupervisorSSHError(f"SSH connection to {where} failed: {exc}") from None
     enable_quickack(conn)
-    batch_writes(conn)
     return conn

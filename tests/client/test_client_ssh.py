@@ -119,34 +119,6 @@ async def test_calls_hold_nothing_between_them_and_leave_no_file(
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_the_packets_of_one_loop_turn_leave_in_one_send(
-    sshd: RunningSshd, supervisord: RunningSupervisord, pool: SSHConnectionPool
-) -> None:
-    """asyncssh writes every SSH packet (and an MSG_IGNORE before each) on its own; the connection sends what
-    one turn of the event loop wrote with one system call (``ssh.connect.batch_writes``)."""
-    async with SupervisorClient.from_ssh(sshd.ssh_config(), unix_socket=supervisord.unix_socket, pool=pool) as client:
-        await client.get_state()
-        conn = await pool.entries()[0].connection()
-        batched = conn._transport
-        packets, sends = [0], [0]
-        write, send = batched.write, batched.wrapped.write
-
-        def counted_write(data: bytes) -> None:
-            packets[0] += 1
-            write(data)
-
-        def counted_send(data: bytes) -> None:
-            sends[0] += 1
-            send(data)
-
-        batched.write, batched.wrapped.write = counted_write, counted_send
-        for _ in range(20):
-            assert len(await client.get_all_process_info()) == len(STANDARD_PROGRAMS)
-        await eventually(lambda: not conn._channels, within=5, what="all channels closed")
-        assert packets[0] >= 5 * 20  # channel open, request, close -- each after an MSG_IGNORE
-        assert sends[0] <= packets[0] / 2, f"{sends[0]} sends for {packets[0]} packets"
-
-
 async def test_from_endpoint_with_ssh(sshd: RunningSshd, supervisord: RunningSupervisord) -> None:
     endpoint = supervisord.endpoint("unix", ssh=sshd.ssh_config())
     assert isinstance(endpoint, XmlRpcEndpoint)
