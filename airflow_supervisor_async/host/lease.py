@@ -8,7 +8,9 @@ a message naming the run that holds it.
 The lease is a series of files ``.airflow-supervisor-async.lease.<generation>``; the highest generation
 holds the current state (a run, or free). Every change creates the next generation exclusively, so of two
 runs changing the lease at once exactly one succeeds (a compare-and-swap that needs nothing but exclusive
-file creation, locally and over SFTP); older generations are then removed.
+file creation, locally and over SFTP); older generations are then removed. A removed generation's name can
+be created again by a run that read the lease before it was removed; such a write finds a newer generation
+beside it and counts as lost.
 """
 
 from __future__ import annotations
@@ -100,7 +102,13 @@ async def _advance(host: Host, working_dir: PurePath, state: _State, holder: Run
         await host.write_file(path, json.dumps(content) + "\n", mode=0o600, exclusive=True)
     except FileExistsError:
         return False
-    for generation, name in (await lease_files(host, working_dir)).items():
+    files = await lease_files(host, working_dir)
+    if max(files, default=0) > state.generation + 1:
+        # An older generation is removed only once a newer one exists, so a run that read the lease long ago
+        # can create a removed generation's name again: with a newer generation present, that write lost.
+        await host.remove_file(path)
+        return False
+    for generation, name in files.items():
         if generation <= state.generation:
             await host.remove_file(working_dir / name)
     return True

@@ -9,7 +9,7 @@ import pytest
 
 from airflow_supervisor_async.config import SupervisorAirflowConfiguration
 from airflow_supervisor_async.host import LeaseHeldError, LocalHost, RunId, lifecycle
-from airflow_supervisor_async.host.lease import read_lease, release_lease
+from airflow_supervisor_async.host.lease import acquire_lease, lease_files, read_lease, release_lease
 
 A, B, C = RunId("dag", "manual__1"), RunId("dag", "scheduled__2"), RunId("dag", "manual__3")
 
@@ -76,7 +76,8 @@ async def test_of_two_runs_taking_over_at_once_exactly_one_wins(tmp_path: Path) 
 
 
 async def test_runs_racing_for_the_lease_see_a_result_or_a_clear_refusal(tmp_path: Path) -> None:
-    """Generations are removed while others list and read them: never a raw error, always one holder."""
+    """Generations are removed while others list and read them: never a raw error, always one holder, and a
+    removed generation created again by a run that read the lease before (it lost) does not stay behind."""
     runs = [RunId("dag", f"manual__{i}") for i in range(6)]
     for round_ in range(15):
         cfg = cfg_for(tmp_path / f"wd{round_}")
@@ -90,3 +91,26 @@ async def test_runs_racing_for_the_lease_see_a_result_or_a_clear_refusal(tmp_pat
         assert await read_lease(LocalHost(), cfg) in runs
         leases = [p.name for p in cfg.resolved_working_dir.iterdir() if ".lease." in p.name]
         assert len(leases) == 1, leases
+
+
+async def test_a_run_that_read_the_lease_before_two_takeovers_does_not_win_with_a_reused_name(tmp_path: Path) -> None:
+    """Run D reads the lease (generation 1, A), and while it decides, B and C take over (generations 2, 3;
+    generation 2's file is removed again). D's write of "generation 2" then succeeds as a file -- but C
+    holds the lease: D must see that it lost, and take over from C only as a new generation."""
+    host, cfg = LocalHost(), cfg_for(tmp_path / "wd")
+    d = RunId("dag", "manual__4")
+    await lifecycle.write_config(host, cfg, run=A, may_take_over=never)
+    asked: list[RunId] = []
+
+    async def meanwhile_two_takeovers(holder: RunId) -> bool:
+        asked.append(holder)
+        if len(asked) == 1:
+            await acquire_lease(host, cfg, B, always)
+            await acquire_lease(host, cfg, C, always)
+        return True
+
+    taken_from = await acquire_lease(host, cfg, d, meanwhile_two_takeovers)
+    assert asked == [A, C]  # D asked again about the run that really held the lease
+    assert taken_from == C
+    assert await read_lease(host, cfg) == d
+    assert list(await lease_files(host, cfg.resolved_working_dir)) == [4]
