@@ -36,7 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.fixtures.airflow_harness import AirflowCluster, AirflowHome  # noqa: E402
+from tests.support.airflow import AirflowCluster, AirflowHome  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

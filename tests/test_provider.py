@@ -24,7 +24,7 @@ import pytest
 
 import airflow_supervisor_async
 from airflow_supervisor_async.provider import get_provider_info
-from tests.fixtures.airflow_harness import AirflowHome, CommandResult
+from tests.support.airflow import AirflowHome, CommandResult
 
 DISTRIBUTION = "airflow-supervisor-async"
 ENTRY_POINT = "airflow_supervisor_async.provider:get_provider_info"

@@ -24,8 +24,8 @@ pytest.importorskip("airflow_config")
 
 from tests.config.test_loading import SEED_AIRFLOW_CONFIG
 from tests.dags.test_structure import TEN_STEPS
-from tests.fixtures.airflow_harness import wait_for
 from tests.fixtures.jobs import short_tempdir
+from tests.support.airflow import wait_for
 
 pytestmark = pytest.mark.airflow
 

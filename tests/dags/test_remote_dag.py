@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.fixtures.airflow_harness import wait_for
 from tests.fixtures.jobs import short_tempdir
+from tests.support.airflow import wait_for
 
 pytestmark = [pytest.mark.airflow, pytest.mark.airflow31, pytest.mark.slow, pytest.mark.ssh]
 

@@ -36,7 +36,7 @@ from tests.deploy.compose import (
     url_host_port,
     volume_mounts,
 )
-from tests.fixtures.airflow_harness import AirflowHome, CommandResult, run_command
+from tests.support.airflow import AirflowHome, CommandResult, run_command
 
 SECRET_SETTINGS = ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY")
 RESTART_POLICIES = frozenset({"no", "always", "on-failure", "unless-stopped"})

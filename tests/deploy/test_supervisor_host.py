@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 
 from tests.deploy.compose import ROOT, component_services, environment, services
-from tests.fixtures.airflow_harness import AirflowHome, CommandResult, run_command
+from tests.support.airflow import AirflowHome, CommandResult, run_command
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

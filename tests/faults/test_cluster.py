@@ -23,8 +23,8 @@ pytest.importorskip("airflow")  # a real Airflow cluster: skipped where Airflow 
 import psutil  # installed with Airflow
 
 from airflow_supervisor_async.host.safety import MANIFEST_NAME
-from tests.fixtures.airflow_harness import AirflowCluster, AirflowHome, wait_for
 from tests.fixtures.jobs import short_tempdir
+from tests.support.airflow import AirflowCluster, AirflowHome, wait_for
 from tests.support.faults import Ticker, kill_if_alive
 from tests.support.proc import alive
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from airflow_supervisor_async.host.safety import MANIFEST_NAME
-from tests.fixtures.airflow_harness import DagTestResult, wait_for
 from tests.fixtures.jobs import short_tempdir
+from tests.support.airflow import DagTestResult, wait_for
 from tests.support.faults import (
     Ticker,
     deferred,
@@ -34,7 +34,7 @@ from tests.support.proc import alive
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from tests.fixtures.airflow_harness import AirflowHome
+    from tests.support.airflow import AirflowHome
     from tests.support.fault_table import FaultRow
     from tests.support.netns import RemoteHost
 

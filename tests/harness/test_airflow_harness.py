@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fixtures.airflow_harness import (
+from tests.support.airflow import (
     REPO_ROOT,
     AirflowHome,
     WaitTimeoutError,

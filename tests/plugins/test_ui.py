@@ -23,9 +23,9 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.fixtures.airflow_harness import REPO_ROOT, AirflowCluster, AirflowHome, wait_for
 from tests.fixtures.jobs import short_tempdir
 from tests.fixtures.supervisord import kill_tree
+from tests.support.airflow import REPO_ROOT, AirflowCluster, AirflowHome, wait_for
 from tests.support.proc import alive
 
 if TYPE_CHECKING:

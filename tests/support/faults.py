@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from tests.fixtures.airflow_harness import wait_for
+from tests.support.airflow import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tests.fixtures.airflow_harness import AirflowHome
+    from tests.support.airflow import AirflowHome
 
 __all__ = (
     "Ticker",
