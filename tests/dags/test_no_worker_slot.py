@@ -3,7 +3,8 @@
 A real api-server + scheduler + dag-processor + triggerer with the LocalExecutor and
 `parallelism=1` (one worker slot in all). Three supervisor DAGs started together all reach the
 monitoring step and are deferred at the same time -- impossible if monitoring held a slot -- and
-all three finish.
+all three finish. It is also the cluster harness's own test (``tests/fixtures/airflow_harness.py``): no
+trigger is left afterwards and stopping the cluster leaves no Airflow process.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def test_three_jobs_monitored_at_once_with_one_worker_slot(airflow_cluster_facto
             interval=0.5,
             message=lambda: f"not all deferred at once: { {d: cluster.task_states(d, r) for d, r in runs.items()} }",
         )
-        assert {row["dag_id"] for row in deferred} == set(DAG_IDS)
+        assert {(row["dag_id"], row["run_id"]) for row in deferred} == set(runs.items())
         assert len(cluster.triggers()) == len(DAG_IDS)
+        assert all(row["trigger_id"] is not None for row in deferred)
 
         for dag_id, run_id in runs.items():
             cluster.wait_for_dag_run(dag_id, run_id, timeout=PROGRAM_SECONDS + 180, states=("success", "failed"))
@@ -74,6 +76,9 @@ def test_three_jobs_monitored_at_once_with_one_worker_slot(airflow_cluster_facto
             assert states[f"{dag_id}-check-programs"] == "success"
             assert states[f"{dag_id}-unconfigure-supervisor"] == "success"
             assert not dirs[dag_id].exists()
+        assert cluster.triggers() == []
+        cluster.stop()
+        assert cluster.home.processes() == [], "airflow processes left after stop()"
     finally:
         for path in dirs.values():
             pid = path / "supervisord.pid"

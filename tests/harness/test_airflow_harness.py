@@ -6,7 +6,7 @@ Run with ``-p tests.fixtures.airflow`` until ``tests.fixtures.airflow`` is in co
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,8 +20,6 @@ from tests.support.airflow import (
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from tests.fixtures.airflow import ClusterFactory
 
 # --------------------------------------------------------------------------------------------
 # no Airflow process needed
@@ -139,56 +137,3 @@ def test_add_connection_to_db(airflow_home: AirflowHome) -> None:
     airflow_home.add_connection("harness_db_conn", "http://127.0.0.1:18081", store="db")
     rows = airflow_home.query("SELECT conn_id, host, port FROM connection WHERE conn_id = 'harness_db_conn'")
     assert rows == [{"conn_id": "harness_db_conn", "host": "127.0.0.1", "port": 18081}]
-
-
-# --------------------------------------------------------------------------------------------
-# the four-process cluster: the shape of the "no worker slot held" test
-
-SENSOR_SECONDS = 20
-DAG_IDS = ("harness_nosl_a", "harness_nosl_b", "harness_nosl_c")
-
-
-@pytest.mark.airflow
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-def test_cluster_defers_three_runs_with_one_worker_slot(airflow_cluster_factory: ClusterFactory) -> None:
-    started = time.monotonic()
-    cluster = airflow_cluster_factory({"AIRFLOW__CORE__PARALLELISM": "1"})
-    for dag_id in DAG_IDS:
-        cluster.home.write_dag(dag_id, deferrable_wait_dag_source(dag_id, seconds=SENSOR_SECONDS))
-    for dag_id in DAG_IDS:
-        cluster.wait_for_dag(dag_id, timeout=60)
-    # parallelism=1 is really in force: the LocalExecutor has exactly one worker process
-    assert len(cluster.executor_workers()) == 1, cluster.executor_workers()
-
-    runs = cluster.trigger_many(DAG_IDS)
-
-    def all_deferred() -> list[dict[str, Any]] | None:
-        rows = cluster.deferred_task_instances()
-        return rows if len(rows) == len(DAG_IDS) else None
-
-    deferred = cluster.wait_for(
-        all_deferred,
-        timeout=SENSOR_SECONDS + 40,
-        interval=0.5,
-        message=lambda: f"not all deferred at once: {[cluster.task_states(d, r) for d, r in runs.items()]}",
-    )
-    assert {(row["dag_id"], row["run_id"], row["task_id"]) for row in deferred} == {
-        (dag_id, runs[dag_id], "wait") for dag_id in DAG_IDS
-    }
-    assert len(cluster.triggers()) == len(DAG_IDS)
-    assert all(row["trigger_id"] is not None for row in deferred)
-
-    for dag_id, run_id in runs.items():
-        state = cluster.wait_for_dag_run(dag_id, run_id, timeout=SENSOR_SECONDS + 90)
-        assert state == "success", (cluster.task_states(dag_id, run_id), cluster.logs_tail())
-        assert cluster.task_states(dag_id, run_id) == {"wait": "success", "after": "success"}
-        assert "harness: after ran" in cluster.task_log(dag_id, run_id, "after")
-    assert cluster.triggers() == []
-
-    killed = cluster.stop()
-    assert cluster.home.processes() == [], "airflow processes left after stop()"
-    print(
-        f"cluster start {cluster.start_seconds:.1f}s, whole test {time.monotonic() - started:.1f}s, "
-        f"SIGKILLed at stop: {killed}"
-    )
