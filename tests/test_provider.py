@@ -130,6 +130,7 @@ def test_every_module_defining_an_operator_sensor_trigger_or_hook_is_listed() ->
                 assert (kind, name) in listed, f"{name} defines {kind} but is not in get_provider_info()[{kind!r}]"
 
 
+@pytest.mark.slow
 @pytest.mark.airflow
 def test_airflow_providers_list_shows_the_project(tmp_path: Path) -> None:
     home = AirflowHome(tmp_path / "airflow-home")  # the providers commands need no metadata DB

@@ -45,6 +45,7 @@ def test_validate_reports_field_and_exits_1(tmp_path: Path) -> None:
     assert "'soon'" in result.stderr
 
 
+@pytest.mark.slow
 def test_render_to_stdout_and_file(good_config: Path, tmp_path: Path) -> None:
     result = run("render", str(good_config), "--set", "program.feed.command=sleep 3")
     assert result.returncode == 0, result.stderr

@@ -73,6 +73,7 @@ def job(make_job: Callable[..., Path]) -> Path:
     return make_job(head="airflow: {startsecs: 0}\n")  # RUNNING at once: `start` answers sooner
 
 
+@pytest.mark.slow
 def test_up_start_stop_restart_named_and_all_then_down(job: Path) -> None:
     up = cli("up", job, "--no-start")
     assert up.returncode == 0, up.stderr
@@ -121,6 +122,7 @@ def test_up_start_stop_restart_named_and_all_then_down(job: Path) -> None:
     assert cli("down", job).stdout.strip() == "supervisord was not running"
 
 
+@pytest.mark.slow
 def test_up_starts_the_programs_and_applies_a_changed_configuration(job: Path) -> None:
     up = cli("up", job)
     assert up.returncode == 0, up.stdout + up.stderr
@@ -151,6 +153,7 @@ def test_up_starts_the_programs_and_applies_a_changed_configuration(job: Path) -
     assert states(job)["extra"]["pid"] == rows["extra"]["pid"]
 
 
+@pytest.mark.slow
 def test_user_mistakes_on_up_are_one_line_naming_the_field(make_job: Callable[..., Path], tmp_path: Path) -> None:
     config = make_job()
     not_a_dir = tmp_path / "file"
@@ -188,6 +191,7 @@ def test_ctrl_c_during_a_command_is_one_line_and_exit_130(make_job: Callable[...
     assert (proc.returncode, err) == (130, "interrupted\n")
 
 
+@pytest.mark.slow
 def test_status_exit_codes(job: Path) -> None:
     assert cli("up", job, "--no-start").returncode == 0
     assert cli("start", job).returncode == 0
@@ -231,6 +235,7 @@ def test_status_exit_codes(job: Path) -> None:
     assert len(unreachable.stderr.strip().splitlines()) == 1  # no traceback
 
 
+@pytest.mark.slow
 def test_unknown_program_and_bad_configuration_change_nothing(job: Path) -> None:
     assert cli("up", job).returncode == 0
     assert cli("start", job, "feed").returncode == 0
@@ -247,6 +252,7 @@ def test_unknown_program_and_bad_configuration_change_nothing(job: Path) -> None
     assert states(job)["feed"]["state"] == "RUNNING"
 
 
+@pytest.mark.slow
 def test_failed_start_is_reported_and_the_others_still_start(make_job: Callable[..., Path]) -> None:
     config = make_job("  boom: {command: '%(folder)s/missing'}\n  feed: {command: sleep 60}\n")
     assert cli("up", config, "--no-start").returncode == 0
@@ -260,6 +266,7 @@ def test_failed_start_is_reported_and_the_others_still_start(make_job: Callable[
     assert {name: row["state"] for name, row in states(config).items()} == {"boom": "STOPPED", "feed": "RUNNING"}
 
 
+@pytest.mark.slow
 def test_watch_prints_one_block_per_refresh(job: Path) -> None:
     before_up = cli("watch", job, "--count", "1", "--interval", "0.2")
     assert before_up.returncode == 0
@@ -290,6 +297,7 @@ def test_watch_prints_one_block_per_refresh(job: Path) -> None:
     assert "expected a number above 0" in refused.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.airflow
 def test_xmlrpc_credentials_from_an_airflow_connection(make_job: Callable[..., Path]) -> None:
     if importlib.util.find_spec("airflow") is None:
@@ -337,6 +345,7 @@ def cli_without_airflow(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=90, check=False)
 
 
+@pytest.mark.slow
 def test_works_without_airflow(make_job: Callable[..., Path]) -> None:
     config = make_job("  feed: {command: sleep 60}\n")
     up = cli_without_airflow("up", config, "--no-start")
@@ -349,6 +358,7 @@ def test_works_without_airflow(make_job: Callable[..., Path]) -> None:
     assert "airflow.xmlrpc_conn_id: reading connection 'asa_xrpc' needs apache-airflow" in needs.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.ssh
 def test_remote_configuration_over_real_sshd(sshd: Any) -> None:
     folder = short_tempdir("asa-clir-")

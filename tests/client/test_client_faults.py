@@ -340,6 +340,7 @@ async def test_no_long_loop_steps(
     assert longest[0] < 0.1, f"a step of the 8 MB call took {longest[0] * 1000:.1f} ms of CPU"
 
 
+@pytest.mark.slow
 async def test_a_dripping_server_meets_the_total_deadline(drip: DripServer) -> None:
     """One byte every 0.5 s resets any per-read timeout forever; the call's total deadline still ends it."""
     async with SupervisorClient.from_url(drip.url, connect_timeout=2, read_timeout=1.5) as client:

@@ -328,6 +328,7 @@ async def test_ssh_connection_from_airflow(
             await client.get_state()
 
 
+@pytest.mark.slow
 async def test_keepalive_notices_a_silent_peer(
     sshd_function: RunningSshd, supervisord: RunningSupervisord, pool: SSHConnectionPool
 ) -> None:

@@ -185,6 +185,7 @@ async def test_stdin_and_logs(client: SupervisorClient, supervisord: RunningSupe
     assert "supervisord started" not in await client.read_log(0, 0)
 
 
+@pytest.mark.slow
 async def test_groups_and_all(client: SupervisorClient) -> None:
     started = await client.start_process_group("idle")
     assert [(s.full_name, s.ok, s.description) for s in started] == [("idle:idle", True, "OK")]

@@ -121,6 +121,7 @@ def test_configuration_is_not_a_template_field() -> None:
         assert "cfg" not in task.template_fields
 
 
+@pytest.mark.slow
 def test_parsing_dag_files_does_not_import_ssh() -> None:
     """The dag-processor parses every DAG file again and again: building the tasks, local or remote, must not
     import asyncssh (~0.9 s per parse measured); it is imported where a step or a trigger connects."""

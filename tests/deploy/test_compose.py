@@ -284,6 +284,7 @@ def _init_script(secrets_dir: Path, logs_dir: Path) -> str:
     return script
 
 
+@pytest.mark.slow
 @pytest.mark.airflow
 def test_airflow_init_generates_secrets_that_every_component_reads_the_same(tmp_path: Path) -> None:
     secrets_dir, logs_dir = tmp_path / "secrets", tmp_path / "logs"

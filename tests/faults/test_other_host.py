@@ -72,6 +72,7 @@ def can_unshare() -> None:
         skip_or_fail(f"cannot create UTS and mount namespaces here: {probe.stderr.strip()}")
 
 
+@pytest.mark.slow
 async def test_triggerer_on_another_host_names_both_hosts(
     can_unshare: None, local_job: Callable[..., Any], fault_row: Callable[[str], FaultRow]
 ) -> None:
@@ -101,6 +102,7 @@ async def test_triggerer_on_another_host_names_both_hosts(
     row.data_lost = "none: the job's supervisord and program ran on; nothing was stopped"
 
 
+@pytest.mark.slow
 async def test_same_host_without_the_socket_waits_out_the_budget(
     can_unshare: None, local_job: Callable[..., Any]
 ) -> None:

@@ -76,6 +76,7 @@ after >> report
 """
 
 
+@pytest.mark.slow
 @pytest.mark.airflow
 def test_dags_test_runs_a_deferred_task_inline(airflow_home: AirflowHome) -> None:
     source = deferrable_wait_dag_source("harness_deferrable", seconds=2) + _DAG_WITH_CONF_AND_CONNECTION
@@ -91,6 +92,7 @@ def test_dags_test_runs_a_deferred_task_inline(airflow_home: AirflowHome) -> Non
     assert airflow_home.dag_runs("harness_deferrable")[-1]["conf"] == '{"greeting": "hello"}'
 
 
+@pytest.mark.slow
 @pytest.mark.airflow
 def test_dags_test_failure_is_reported_not_raised(airflow_home: AirflowHome) -> None:
     airflow_home.write_dag(
@@ -117,6 +119,7 @@ def test_dags_test_failure_is_reported_not_raised(airflow_home: AirflowHome) -> 
         result.assert_success()
 
 
+@pytest.mark.slow
 @pytest.mark.airflow
 def test_dags_test_timeout_kills_the_run(airflow_home: AirflowHome) -> None:
     airflow_home.write_dag("harness_slow", deferrable_wait_dag_source("harness_slow", seconds=600))
@@ -132,6 +135,7 @@ def test_dags_test_timeout_kills_the_run(airflow_home: AirflowHome) -> None:
     assert airflow_home.processes() == []
 
 
+@pytest.mark.slow
 @pytest.mark.airflow
 def test_add_connection_to_db(airflow_home: AirflowHome) -> None:
     airflow_home.add_connection("harness_db_conn", "http://127.0.0.1:18081", store="db")

@@ -44,6 +44,7 @@ def run_inner(tmp_path: Path, *, ci: str | None, extra: str = "") -> subprocess.
     )
 
 
+@pytest.mark.slow
 def test_a_skipped_ssh_test_is_a_failure_under_ci(tmp_path: Path) -> None:
     inner = run_inner(tmp_path, ci="true")
     assert inner.returncode == 1, inner.stdout
@@ -51,6 +52,7 @@ def test_a_skipped_ssh_test_is_a_failure_under_ci(tmp_path: Path) -> None:
     assert "1 failed" in inner.stdout
 
 
+@pytest.mark.slow
 def test_outside_ci_the_skip_is_shown_with_its_reason(tmp_path: Path) -> None:
     inner = run_inner(tmp_path, ci=None)
     assert inner.returncode == 0, inner.stdout
@@ -58,12 +60,14 @@ def test_outside_ci_the_skip_is_shown_with_its_reason(tmp_path: Path) -> None:
     assert "OpenSSH server not installed" in inner.stdout
 
 
+@pytest.mark.slow
 def test_a_module_skipped_at_collection_is_a_failure_under_ci(tmp_path: Path) -> None:
     inner = run_inner(tmp_path, ci="true", extra='\npytest.importorskip("no_such_module_here")\n')
     assert inner.returncode != 0, inner.stdout
     assert "was skipped at collection under CI=true" in inner.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ci", ["true", None])
 def test_an_unskipped_test_is_untouched(tmp_path: Path, ci: str | None) -> None:
     inner = run_inner(tmp_path, ci=ci, extra="\n\ndef test_more():\n    assert True\n")

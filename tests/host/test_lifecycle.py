@@ -121,6 +121,7 @@ async def test_ssh_host_writes_atomically_and_quotes_every_argument(sshd: Any, w
         await host.close()
 
 
+@pytest.mark.slow
 @pytest.mark.ssh
 async def test_remote_lifecycle_over_real_sshd(sshd: Any, working_dir: Path) -> None:
     cfg = SupervisorSSHAirflowConfiguration(
@@ -144,6 +145,7 @@ async def test_remote_lifecycle_over_real_sshd(sshd: Any, working_dir: Path) -> 
         await host.close()
 
 
+@pytest.mark.slow
 async def test_stop_after_a_killed_supervisord_kills_only_the_groups_it_left(working_dir: Path) -> None:
     """supervisord SIGKILLed: its programs (and their children) run on, orphaned. The stop step finds them by the
     job's server URL in their environment and kills their process groups -- and nothing else."""

@@ -122,6 +122,7 @@ async def test_a_sigstopped_supervisord_is_stopped_gracefully(job_dir: Path) -> 
         await lifecycle.force_kill(host, cfg)
 
 
+@pytest.mark.slow
 async def test_what_sigterm_does_not_end_is_killed(job_dir: Path) -> None:
     """A program that ignores SIGTERM keeps supervisord waiting for stopwaitsecs: after ``timeout`` the stop
     step SIGKILLs supervisord and the program's process group, and cleanup can go on."""

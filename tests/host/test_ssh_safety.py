@@ -33,6 +33,7 @@ def remote_cfg(sshd: Any, working_dir: Path, **options: Any) -> SupervisorSSHAir
     )  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_remote_cleanup_removes_only_what_the_job_created(sshd: Any, remote_dir: Path) -> None:
     user_folder = remote_dir / "project"
     user_folder.mkdir(mode=0o700)

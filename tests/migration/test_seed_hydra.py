@@ -180,6 +180,7 @@ def test_without_hydra_the_error_names_the_extra() -> None:
     assert 'pip install "airflow-supervisor-async[hydra]"' in result.stdout, result.stderr
 
 
+@pytest.mark.slow
 def test_seed_configuration_runs_as_a_real_supervisord_job() -> None:
     working_dir = short_tempdir("asa-seed-")
     working_dir.rmdir()

@@ -76,6 +76,7 @@ async def test_blocking_calls_refuse_to_run_inside_an_event_loop(working_dir: Pa
     await asyncio.sleep(0)
 
 
+@pytest.mark.slow
 @pytest.mark.ssh
 def test_job_controls_over_ssh(sshd: Any, working_dir: Path) -> None:
     cfg = SupervisorSSHAirflowConfiguration(

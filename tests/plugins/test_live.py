@@ -76,6 +76,7 @@ async def test_a_stopped_supervisord_costs_only_its_own_jobs_the_timeout(local_j
     assert views["healthy"]["endpoint"].startswith("unix://")
 
 
+@pytest.mark.slow
 async def test_log_tail_and_restart_use_the_job_registration(local_job: Callable[..., Any]) -> None:
     from airflow_supervisor_async.plugins.live import read_job, run_action, tail_log
 

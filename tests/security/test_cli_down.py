@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.jobs import short_tempdir
 
 CLI = Path(sys.executable).with_name("airflow-supervisor-async")
@@ -16,6 +18,7 @@ def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_down_remove_refuses_a_users_folder_and_removes_only_what_up_made() -> None:
     folder = short_tempdir("asa-down-")
     try:

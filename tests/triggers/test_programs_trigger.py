@@ -68,6 +68,7 @@ async def start_all(cfg: SupervisorAirflowConfiguration) -> None:
             await client.start_process(name, wait=False)
 
 
+@pytest.mark.slow
 async def test_done_when_every_program_exits_cleanly(local_job: Callable[..., Any]) -> None:
     cfg = await local_job({"a": "sleep 1.2", "b": "bash -c 'sleep 1.5; exit 0'"})
     await start_all(cfg)
@@ -78,6 +79,7 @@ async def test_done_when_every_program_exits_cleanly(local_job: Callable[..., An
     assert event["logs"] == {}
 
 
+@pytest.mark.slow
 async def test_failed_carries_exit_status_and_log_tails(local_job: Callable[..., Any]) -> None:
     cfg = await local_job({"ok": "sleep 30", "bad": FAILING})
     await start_all(cfg)
@@ -91,6 +93,7 @@ async def test_failed_carries_exit_status_and_log_tails(local_job: Callable[...,
     assert event["restarts"] == 2  # echoed back so it survives `airflow dags test`
 
 
+@pytest.mark.slow
 async def test_nonzero_exit_listed_in_exitcodes_is_done(local_job: Callable[..., Any]) -> None:
     cfg = await local_job({"three": "bash -c 'sleep 1.2; exit 3'"})
     await start_all(cfg)
@@ -98,6 +101,7 @@ async def test_nonzero_exit_listed_in_exitcodes_is_done(local_job: Callable[...,
     assert event["outcome"] == "done"
 
 
+@pytest.mark.slow
 async def test_log_tails_are_bounded(local_job: Callable[..., Any]) -> None:
     cfg = await local_job({"noisy": "bash -c 'head -c 200000 /dev/zero | tr \"\\0\" x; sleep 1.2; exit 1'"})
     await start_all(cfg)
@@ -106,6 +110,7 @@ async def test_log_tails_are_bounded(local_job: Callable[..., Any]) -> None:
     assert 0 < len(event["logs"]["noisy"]["stdout"]) <= 500
 
 
+@pytest.mark.slow
 async def test_deadline_while_running(local_job: Callable[..., Any]) -> None:
     cfg = await local_job({"long": "sleep 60"})
     await start_all(cfg)
@@ -125,6 +130,7 @@ async def test_window_end_is_reported_apart_from_deadline(local_job: Callable[..
     assert (event["outcome"], event["reason"]) == ("deadline", "window")
 
 
+@pytest.mark.slow
 async def test_unreachable_after_the_retry_budget(local_job: Callable[..., Any]) -> None:
     cfg = await local_job({"long": "sleep 60"})
     await start_all(cfg)
@@ -141,6 +147,7 @@ async def test_unreachable_after_the_retry_budget(local_job: Callable[..., Any])
     assert 1.5 <= time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 async def test_serialized_trigger_resumes_with_the_same_deadline(local_job: Callable[..., Any]) -> None:
     cfg = await local_job({"long": "sleep 60"})
     await start_all(cfg)
@@ -178,6 +185,7 @@ def test_old_trigger_rows_still_load() -> None:
     assert trigger.programs == ["a"]
 
 
+@pytest.mark.slow
 async def test_loop_never_blocks(local_job: Callable[..., Any]) -> None:
     """No step of the event loop the trigger runs takes more than a few milliseconds of CPU."""
     cfg = await local_job({"a": "sleep 1.5", "bad": FAILING})
@@ -208,6 +216,7 @@ def per_job_endpoints(socket: Path, links: Path, n: int, **endpoint: Any) -> lis
     return endpoints
 
 
+@pytest.mark.slow
 async def test_open_fds_do_not_grow_with_the_number_of_watched_jobs(
     local_job: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -234,6 +243,7 @@ async def test_open_fds_do_not_grow_with_the_number_of_watched_jobs(
     assert open_fd_count() <= fds_before
 
 
+@pytest.mark.slow
 @pytest.mark.ssh
 async def test_over_ssh_open_fds_do_not_grow_and_no_temp_dir_is_left(
     sshd: RunningSshd, local_job: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -264,6 +274,7 @@ async def test_over_ssh_open_fds_do_not_grow_and_no_temp_dir_is_left(
     assert list(private_tmp.iterdir()) == []
 
 
+@pytest.mark.slow
 async def test_a_stopped_supervisord_is_unreachable_in_bounded_time(local_job: Callable[..., Any]) -> None:
     """SIGSTOP: connections are accepted, nothing answers. Reported within unreachable_after + call_timeout."""
     cfg = await local_job({"long": "sleep 60"})
@@ -283,6 +294,7 @@ async def test_a_stopped_supervisord_is_unreachable_in_bounded_time(local_job: C
     assert 2.0 <= elapsed < 0.25 + 2.0 + 1.0 + 1.0, f"reported after {elapsed:.1f} s"
 
 
+@pytest.mark.slow
 async def test_a_dripping_server_is_unreachable_in_bounded_time() -> None:
     """One byte every 0.5 s, forever: the poll's deadline ends each attempt, the budget ends the watch."""
     drip = await DripServer().start()
