@@ -14,36 +14,23 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.fixtures.jobs import short_tempdir
+from tests.support.airflow import job_dag_source
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
-DAG_TEMPLATE = """
-from datetime import datetime, timedelta
-
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import ProgramConfiguration, Supervisor, SupervisorAirflowConfiguration
-
-cfg = SupervisorAirflowConfiguration(
-    working_dir={working_dir!r},
-    check_interval=timedelta(seconds=1),
-    unreachable_timeout=timedelta(seconds=4),
-    program={{name: ProgramConfiguration(command=command) for name, command in {programs!r}.items()}},
-    **{options!r},
-)
-
-with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    Supervisor(dag=dag, cfg=cfg)
-"""
-
 
 def write_job_dag(home: Any, dag_id: str, programs: dict[str, str], working_dir: Path, **options: Any) -> None:
-    home.write_dag(
-        dag_id, DAG_TEMPLATE.format(dag_id=dag_id, programs=programs, working_dir=str(working_dir), options=options)
-    )
+    cfg = {
+        "working_dir": str(working_dir),
+        "check_interval": 1,
+        "unreachable_timeout": 4,
+        "program": {name: {"command": command} for name, command in programs.items()},
+        **options,
+    }
+    home.write_dag(dag_id, job_dag_source(dag_id, cfg))
 
 
 @pytest.fixture

@@ -16,28 +16,12 @@ from typing import Any
 import pytest
 
 from tests.fixtures.jobs import short_tempdir
+from tests.support.airflow import job_dag_source
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 DAG_IDS = ("promise_a", "promise_b", "promise_c")
 PROGRAM_SECONDS = 45
-
-DAG_SOURCE = """
-from datetime import datetime, timedelta
-
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import ProgramConfiguration, Supervisor, SupervisorAirflowConfiguration
-
-cfg = SupervisorAirflowConfiguration(
-    working_dir={working_dir!r},
-    check_interval=timedelta(seconds=2),
-    program={{"job": ProgramConfiguration(command="sleep {seconds}")}},
-)
-
-with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    Supervisor(dag=dag, cfg=cfg)
-"""
 
 
 def test_three_jobs_monitored_at_once_with_one_worker_slot(airflow_cluster_factory: Any) -> None:
@@ -46,8 +30,12 @@ def test_three_jobs_monitored_at_once_with_one_worker_slot(airflow_cluster_facto
     try:
         for dag_id in DAG_IDS:
             dirs[dag_id].rmdir()
-            source = DAG_SOURCE.format(dag_id=dag_id, working_dir=str(dirs[dag_id]), seconds=PROGRAM_SECONDS)
-            cluster.home.write_dag(dag_id, source)
+            cfg = {
+                "working_dir": str(dirs[dag_id]),
+                "check_interval": 2,
+                "program": {"job": {"command": f"sleep {PROGRAM_SECONDS}"}},
+            }
+            cluster.home.write_dag(dag_id, job_dag_source(dag_id, cfg))
         for dag_id in DAG_IDS:
             cluster.wait_for_dag(dag_id, timeout=90)
         assert len(cluster.executor_workers()) == 1, cluster.executor_workers()  # one slot, really

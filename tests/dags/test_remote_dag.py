@@ -14,40 +14,15 @@ from urllib.parse import quote
 import pytest
 
 from tests.fixtures.jobs import short_tempdir
-from tests.support.airflow import wait_for
+from tests.support.airflow import job_dag_source, wait_for
 
 pytestmark = [pytest.mark.airflow, pytest.mark.airflow31, pytest.mark.slow, pytest.mark.ssh]
 
-REMOTE_DAG = """
-from datetime import datetime, timedelta
-
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import (
-    ProgramConfiguration,
-    SSHConfiguration,
-    SupervisorRemote,
-    SupervisorSSHAirflowConfiguration,
+#: fails once, after the test has seen the watch deferred (no race with a busy machine)
+FLAKY = (
+    "bash -c 'if [ -e tried ]; then sleep 2; exit 0; fi; "
+    "while [ ! -e release ]; do sleep 0.2; done; touch tried; exit 4'"
 )
-
-cfg = SupervisorSSHAirflowConfiguration(
-    ssh=SSHConfiguration(ssh_conn_id="supervisor_host", known_hosts={known_hosts!r}),
-    command_prefix={command_prefix!r},
-    working_dir={working_dir!r},
-    check_interval=timedelta(seconds=1),
-    program={{
-        "steady": ProgramConfiguration(command="sleep 3"),
-        # fails once, after the test has seen the watch deferred (no race with a busy machine)
-        "flaky": ProgramConfiguration(
-            command="bash -c 'if [ -e tried ]; then sleep 2; exit 0; fi; "
-            "while [ ! -e release ]; do sleep 0.2; done; touch tried; exit 4'"
-        ),
-    }},
-)
-
-with DAG(dag_id="job_remote", schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    SupervisorRemote(dag=dag, cfg=cfg)
-"""
 
 
 def test_remote_dag_over_real_sshd(airflow_home: Any, sshd: Any) -> None:
@@ -58,10 +33,14 @@ def test_remote_dag_over_real_sshd(airflow_home: Any, sshd: Any) -> None:
     venv_bin = Path(sys.executable).parent
     key = quote(str(sshd.user_key), safe="")
     airflow_home.add_connection("supervisor_host", f"ssh://{sshd.username}@127.0.0.1:{sshd.port}?key_file={key}")
-    source = REMOTE_DAG.format(
-        working_dir=str(working_dir), known_hosts=str(sshd.known_hosts), command_prefix=f"PATH={venv_bin}:$PATH"
-    )
-    airflow_home.write_dag("job_remote", source)
+    cfg = {
+        "ssh": {"ssh_conn_id": "supervisor_host", "known_hosts": str(sshd.known_hosts)},
+        "command_prefix": f"PATH={venv_bin}:$PATH",
+        "working_dir": str(working_dir),
+        "check_interval": 1,
+        "program": {"steady": {"command": "sleep 3"}, "flaky": {"command": FLAKY}},
+    }
+    airflow_home.write_dag("job_remote", job_dag_source("job_remote", cfg))
     private_tmp = short_tempdir("asa-tmp-")  # the run's TMPDIR: what it leaves behind is visible here
     airflow_home.settings["TMPDIR"] = str(private_tmp)
 

@@ -24,7 +24,7 @@ import psutil  # installed with Airflow
 
 from airflow_supervisor_async.host.safety import MANIFEST_NAME
 from tests.fixtures.jobs import short_tempdir
-from tests.support.airflow import AirflowCluster, AirflowHome, wait_for
+from tests.support.airflow import AirflowCluster, AirflowHome, job_dag_source, wait_for
 from tests.support.faults import Ticker, kill_if_alive
 from tests.support.proc import alive
 
@@ -37,32 +37,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.airflow, pytest.mark.slow]
 
 #: a triggerer whose heartbeat is older than this is dead to the others, which then adopt its triggers
 HEALTH_CHECK_THRESHOLD = 10
-
-JOB_DAG = """
-from datetime import datetime, timedelta
-
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import ProgramConfiguration, Supervisor, SupervisorAirflowConfiguration
-
-cfg = SupervisorAirflowConfiguration(
-    working_dir={working_dir!r},
-    check_interval=timedelta(seconds=1),
-    unreachable_timeout=timedelta(seconds=20),
-    runtime={runtime},
-    reference_date="start_date",
-    program={{"feed": ProgramConfiguration(command={command!r}, startsecs={startsecs})}},
-)
-
-with DAG(
-    dag_id={dag_id!r},
-    schedule=None,
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
-    default_args={{"retries": 1, "retry_delay": timedelta(seconds=1)}},
-) as dag:
-    Supervisor(dag=dag, cfg=cfg)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -103,16 +77,19 @@ class ClusterJob:
         self.working_dir = self.folder / "job"
         self.ticker = Ticker(self.folder)
         self.run_id = ""
-        cluster.home.write_dag(
-            self.dag_id,
-            JOB_DAG.format(
-                working_dir=str(self.working_dir),
-                runtime=f"timedelta(seconds={runtime})" if runtime else None,
-                command=self.ticker.command(fail_first_after=fail_first_after),
-                startsecs=startsecs,
-                dag_id=self.dag_id,
-            ),
-        )
+        cfg = {
+            "working_dir": str(self.working_dir),
+            "check_interval": 1,
+            "unreachable_timeout": 20,
+            "runtime": runtime or None,
+            "reference_date": "start_date",
+            "program": {
+                "feed": {"command": self.ticker.command(fail_first_after=fail_first_after), "startsecs": startsecs}
+            },
+        }
+        # a task whose process is killed is retried once: the fault tests kill task processes
+        default_args = {"retries": 1, "retry_delay": 1}
+        cluster.home.write_dag(self.dag_id, job_dag_source(self.dag_id, cfg, default_args=default_args))
         cluster.wait_for_dag(self.dag_id, timeout=120)
 
     def task(self, step: str) -> str:

@@ -20,7 +20,7 @@ import pytest
 
 from airflow_supervisor_async.host.safety import MANIFEST_NAME
 from tests.fixtures.jobs import short_tempdir
-from tests.support.airflow import DagTestResult, wait_for
+from tests.support.airflow import DagTestResult, job_dag_source, wait_for
 from tests.support.faults import (
     Ticker,
     deferred,
@@ -43,31 +43,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.airflow, pytest.mark.ssh, pytest.m
 DAG_ID = "faults_remote"
 CONN_ID = "faults_host"
 
-REMOTE_DAG = """
-from datetime import datetime, timedelta
-
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import (
-    ProgramConfiguration,
-    SSHConfiguration,
-    SupervisorRemote,
-    SupervisorSSHAirflowConfiguration,
-)
-
-cfg = SupervisorSSHAirflowConfiguration(
-    ssh=SSHConfiguration(ssh_conn_id={conn_id!r}),
-    command_prefix={command_prefix!r},
-    working_dir={working_dir!r},
-    check_interval=timedelta(seconds=1),
-    unreachable_timeout=timedelta(seconds={unreachable}),
-    program={{"feed": ProgramConfiguration(command={command!r}, startsecs={startsecs})}},
-)
-
-with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    SupervisorRemote(dag=dag, cfg=cfg)
-"""
-
 
 def task(step: str) -> str:
     return f"{DAG_ID}-{step}"
@@ -86,18 +61,15 @@ class RemoteJob:
         self.unreachable = unreachable
         self.runs_before = 0
         home.add_connection(CONN_ID, host.connection_uri())
-        home.write_dag(
-            DAG_ID,
-            REMOTE_DAG.format(
-                conn_id=CONN_ID,
-                command_prefix=f"PATH={Path(sys.executable).parent}:$PATH",
-                working_dir=str(self.working_dir),
-                unreachable=unreachable,
-                command=self.ticker.command(child=child),
-                startsecs=startsecs,
-                dag_id=DAG_ID,
-            ),
-        )
+        cfg = {
+            "ssh": {"ssh_conn_id": CONN_ID},
+            "command_prefix": f"PATH={Path(sys.executable).parent}:$PATH",
+            "working_dir": str(self.working_dir),
+            "check_interval": 1,
+            "unreachable_timeout": unreachable,
+            "program": {"feed": {"command": self.ticker.command(child=child), "startsecs": startsecs}},
+        }
+        home.write_dag(DAG_ID, job_dag_source(DAG_ID, cfg))
 
     def run(self, timeout: float = 420) -> Any:
         """``airflow dags test`` in the background; ``.result()`` is the ``DagTestResult``."""

@@ -25,7 +25,7 @@ import pytest
 
 from tests.fixtures.jobs import short_tempdir
 from tests.fixtures.supervisord import kill_tree
-from tests.support.airflow import REPO_ROOT, AirflowCluster, AirflowHome, wait_for
+from tests.support.airflow import REPO_ROOT, AirflowCluster, AirflowHome, job_dag_source, wait_for
 from tests.support.proc import alive
 
 if TYPE_CHECKING:
@@ -47,60 +47,9 @@ UI_REFRESH = 2  # [supervisor_async] ui_refresh: the page's refresh interval
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO_ROOT / "test-artifacts"))
 CHROMIUM = "/usr/bin/chromium"
 
-LOCAL_DAG = """
-from datetime import datetime, timedelta
 
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import ProgramConfiguration, Supervisor, SupervisorAirflowConfiguration
-
-
-def service(name):
-    return ProgramConfiguration(command=f"bash -c 'echo {{name}} up; exec sleep 100000'")
-
-
-cfg = SupervisorAirflowConfiguration(
-    working_dir={working_dir!r},
-    # the tests change states by hand: the watch must not restart anything meanwhile
-    check_interval=timedelta(days=1),
-    program={{"web": service("web"), "api": service("api"), "worker": service("worker")}},
-)
-
-with DAG(dag_id="ui_local", schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    Supervisor(dag=dag, cfg=cfg)
-"""
-
-REMOTE_DAG = """
-from datetime import datetime, timedelta
-
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import (
-    AirflowConfiguration,
-    ProgramConfiguration,
-    SSHConfiguration,
-    SupervisorRemote,
-    SupervisorSSHAirflowConfiguration,
-)
-
-cfg = SupervisorSSHAirflowConfiguration(
-    ssh=SSHConfiguration(ssh_conn_id="ui_host", known_hosts={known_hosts!r}),
-    command_prefix={command_prefix!r},
-    working_dir={working_dir!r},
-    check_interval=timedelta(seconds=1),
-    unreachable_timeout=timedelta(hours=1),  # a test stops supervisord for a moment
-    program={{
-        "feed": ProgramConfiguration(command="bash -c 'echo feed up; exec sleep 100000'"),
-        # fails once, so the job restarts it: the page shows the restart count
-        "flaky": ProgramConfiguration(
-            command="bash -c 'if [ -e tried ]; then exec sleep 100000; fi; touch tried; exit 4'", startsecs=0
-        ),
-    }},
-)
-
-with DAG(dag_id="ui_remote", schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    SupervisorRemote(dag=dag, cfg=cfg)
-"""
+def service(name: str) -> dict[str, str]:
+    return {"command": f"bash -c 'echo {name} up; exec sleep 100000'"}
 
 
 @dataclass
@@ -204,14 +153,29 @@ def ui(
     remote_dir.rmdir()
     key = quote(str(sshd.user_key), safe="")
     home.add_connection("ui_host", f"ssh://{sshd.username}@127.0.0.1:{sshd.port}?key_file={key}")
-    home.write_dag("ui_local", LOCAL_DAG.format(working_dir=str(local_dir)))
+    local_job = {
+        "working_dir": str(local_dir),
+        "check_interval": 86400,  # the tests change states by hand: the watch must not restart anything meanwhile
+        "program": {"web": service("web"), "api": service("api"), "worker": service("worker")},
+    }
+    home.write_dag("ui_local", job_dag_source("ui_local", local_job))
     venv_bin = Path(sys.executable).parent  # the "remote" host is this machine: supervisord from the venv
-    home.write_dag(
-        "ui_remote",
-        REMOTE_DAG.format(
-            working_dir=str(remote_dir), known_hosts=str(sshd.known_hosts), command_prefix=f"PATH={venv_bin}:$PATH"
-        ),
-    )
+    remote_job = {
+        "ssh": {"ssh_conn_id": "ui_host", "known_hosts": str(sshd.known_hosts)},
+        "command_prefix": f"PATH={venv_bin}:$PATH",
+        "working_dir": str(remote_dir),
+        "check_interval": 1,
+        "unreachable_timeout": 3600,  # a test stops supervisord for a moment
+        "program": {
+            "feed": service("feed"),
+            # fails once, so the job restarts it: the page shows the restart count
+            "flaky": {
+                "command": "bash -c 'if [ -e tried ]; then exec sleep 100000; fi; touch tried; exit 4'",
+                "startsecs": 0,
+            },
+        },
+    }
+    home.write_dag("ui_remote", job_dag_source("ui_remote", remote_job))
     cluster = AirflowCluster(home, settings=settings)
     failed_before = request.session.testsfailed
     started = time.monotonic()

@@ -9,7 +9,7 @@ from tests.support.airflow.cluster import (
     free_port,
 )
 from tests.support.airflow.commands import CommandResult, airflow_executable, file_tail, output_tail, run_command
-from tests.support.airflow.dags import DagTestResult, deferrable_wait_dag_source
+from tests.support.airflow.dags import DagTestResult, deferrable_wait_dag_source, job_dag_source
 from tests.support.airflow.home import REPO_ROOT, AirflowHome
 from tests.support.airflow.processes import kill_pids, processes_with_home
 from tests.support.airflow.waiting import AirflowHarnessError, WaitTimeoutError, wait_for
@@ -29,6 +29,7 @@ __all__ = (
     "deferrable_wait_dag_source",
     "file_tail",
     "free_port",
+    "job_dag_source",
     "kill_pids",
     "output_tail",
     "processes_with_home",

@@ -1,4 +1,5 @@
-"""The outcome of one ``airflow dags test`` run, and small DAG sources for the harness's tests and the benchmarks."""
+"""The outcome of one ``airflow dags test`` run, and the DAG files the tests write: one supervisord job
+(``job_dag_source``) and a plain deferrable wait (the harness's own tests and the benchmarks)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tests.support.airflow.commands import ANSI, CommandResult
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 _DEFERRED_LINE = re.compile(r"Pausing task as DEFERRED\..*?\btask_id=(?P<task_id>[^\s,]+)")
 
@@ -109,4 +111,26 @@ with DAG(
         task_id="wait",
         target_time="{{{{ (macros.datetime.utcnow() + macros.timedelta(seconds={seconds})).isoformat() }}}}+00:00",
     ){after}
+"""
+
+
+def job_dag_source(dag_id: str, cfg: Mapping[str, Any], **dag_args: Any) -> str:
+    """Source of a DAG file ``dag_id`` with one supervisord job, as a user writes it.
+
+    :param cfg: the job's configuration as plain data, as a YAML file would hold it (durations in seconds);
+        with an ``ssh`` key it is a remote job (``SupervisorSSHAirflowConfiguration``).
+    :param dag_args: more ``DAG(...)`` keyword arguments, plain data (e.g. ``default_args={"retries": 1}``).
+    """
+    model = "SupervisorSSHAirflowConfiguration" if "ssh" in cfg else "SupervisorAirflowConfiguration"
+    return f"""
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_supervisor_async import Supervisor, {model}
+
+cfg = {model}.model_validate({dict(cfg)!r})
+
+with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False, **{dag_args!r}) as dag:
+    Supervisor(dag=dag, cfg=cfg)
 """
