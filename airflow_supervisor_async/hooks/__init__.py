@@ -1,4 +1,5 @@
-"""Airflow hooks: clients for a supervisord endpoint and SSH connections, with secrets from Airflow connections.
+"""Airflow hooks: clients for a supervisord endpoint and SSH connections, with secrets from Airflow connections;
+``hooks.job``: what every task of a job shares (the step operators and the monitoring sensor).
 
 ``hooks.ssh`` imports Airflow only when it reads a connection (the CLI uses it); ``SupervisorHook`` is
 imported on first use.
