@@ -2,7 +2,7 @@
 # Set up (idempotent) and run the whole test suite: lint and mypy, then pytest against real
 # supervisord, a real OpenSSH sshd on 127.0.0.1 and real Airflow (the newest release, in .venv);
 # then the Airflow-level tests marked `airflow31` again on Airflow 3.1 (in .venv-airflow31); then the
-# library without Airflow (.venv-core, no airflow extra): the fast tests not marked airflow or ssh.
+# library without Airflow (.venv-core, no airflow extra): the tests not marked airflow or ssh.
 # With arguments (e.g. `-m "not slow"` or a test path) only the first run happens, with them;
 # SKIP_AIRFLOW31=1 skips the second. pytest lists every skip (-rs); under CI=true a skipped
 # sshd/Airflow test fails the run (tests/fixtures/strict_skips.py).
@@ -19,9 +19,9 @@ if [ $# -eq 0 ]; then
         echo "== Airflow $(.venv-airflow31/bin/python -c 'import airflow; print(airflow.__version__)'): tests marked airflow31"
         .venv-airflow31/bin/pytest -q -p no:cacheprovider -m airflow31 || status=$?
     fi
-    echo "== without Airflow (.venv-core): the library's fast tests not marked airflow or ssh"
+    echo "== without Airflow (.venv-core): the library's tests not marked airflow or ssh"
     bash scripts/setup.sh --core
     AIRFLOW_SUPERVISOR_ASYNC_TESTS_WITHOUT_AIRFLOW=1 .venv-core/bin/pytest -q -p no:cacheprovider \
-        -m "not airflow and not ssh and not slow" || status=$?
+        -m "not airflow and not ssh" || status=$?
 fi
 exit $status
