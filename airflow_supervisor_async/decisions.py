@@ -89,10 +89,11 @@ class MonitoringEvent(TypedDict):
 
 
 class JobState(NamedTuple):
-    """Counts a DAG run inherits from the run it continues (zeros for a run that starts the job)."""
+    """What a DAG run inherits from the run it continues (zeros and None for a run that starts the job)."""
 
     retrigger: int  # continuations so far (bounded by ``maxretrigger``)
     restarts: int  # restarts of failed programs so far (bounded by ``max_restarts``)
+    previous_run_id: str | None = None  # the run it continues: the job's lease is taken over from it
 
 
 class RunDates(NamedTuple):
@@ -107,7 +108,12 @@ class RunDates(NamedTuple):
 def job_state(conf: Mapping[str, Any] | None) -> JobState:
     """The ``JobState`` carried in a DAG run's ``conf`` (under ``CONF_KEY``) by a continuation."""
     carried = (conf or {}).get(CONF_KEY) or {}
-    return JobState(retrigger=int(carried.get("retrigger", 0)), restarts=int(carried.get("restarts", 0)))
+    previous = carried.get("previous_run_id")
+    return JobState(
+        retrigger=int(carried.get("retrigger", 0)),
+        restarts=int(carried.get("restarts", 0)),
+        previous_run_id=None if previous is None else str(previous),
+    )
 
 
 def continuation(state: JobState, restarts: int, previous_run_id: str) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def test_a_first_run_inherits_nothing_and_a_continuation_counts_on() -> None:
     assert job_state(None) == job_state({}) == job_state({"other": 1}) == JobState(retrigger=0, restarts=0)
     conf = continuation(JobState(retrigger=2, restarts=1), restarts=3, previous_run_id="scheduled__1")
     assert conf == {CONF_KEY: {"retrigger": 3, "restarts": 3, "previous_run_id": "scheduled__1"}}
-    assert job_state(conf) == JobState(retrigger=3, restarts=3)
+    assert job_state(conf) == JobState(retrigger=3, restarts=3, previous_run_id="scheduled__1")
 
 
 # -- which event counts, and what follows it ----------------------------------------------------------------

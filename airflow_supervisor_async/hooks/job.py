@@ -81,7 +81,7 @@ class SupervisorStepMixin:
 
     @staticmethod
     def inherited(context: Context) -> JobState:
-        """Restart and continuation counts this DAG run inherits from the run it continues (zeros otherwise)."""
+        """What this DAG run inherits from the run it continues: counts and that run's id (zeros, None otherwise)."""
         return job_state(getattr(context.get("dag_run"), "conf", None))
 
     def job_run(self, context: Context) -> RunId:

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from ..hooks.job import SupervisorStepMixin, is_unreachable, run_sync
+from ..hooks.job import SupervisorStepMixin, run_sync
 
 if TYPE_CHECKING:
     from ..config import SupervisorAirflowConfiguration
 
-__all__ = ("SupervisorStepMixin", "SupervisorStepOperator", "is_unreachable", "run_sync")
+__all__ = ("SupervisorStepMixin", "SupervisorStepOperator", "run_sync")
 
 
 class SupervisorStepOperator(SupervisorStepMixin, BaseOperator):

@@ -11,7 +11,7 @@ from ..host import RunId, lifecycle
 from ..version_compat import AirflowSkipException
 from .base import SupervisorStepOperator, run_sync
 from .registration import register_job
-from .routing import CONF_KEY, ROUTE_KEY, SupervisorTeardownOperator
+from .routing import SupervisorTeardownOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,7 +40,7 @@ class WriteSupervisorConfigOperator(SupervisorStepOperator):
         run = self.job_run(context)
         ti = context["ti"]
 
-        previous = (getattr(context["dag_run"], "conf", None) or {}).get(CONF_KEY, {}).get("previous_run_id")
+        previous = self.inherited(context).previous_run_id
 
         async def is_over(holder: RunId) -> bool:
             if holder == RunId(run.dag_id, str(previous)):
@@ -117,7 +117,7 @@ class RemoveSupervisorConfigOperator(SupervisorTeardownOperator):
         self.skip_unless_tearing_down(context, "the config")
         if not self.cfg.cleanup:
             raise AirflowSkipException("cleanup is off: the config and logs are kept")
-        route = context["ti"].xcom_pull(task_ids=self.route_task_id, key=ROUTE_KEY) if self.route_task_id else None
+        route = self.route(context)
         failed = self.route_task_id is not None and route is None  # the job never reached end-monitoring
         cleanup = run_sync(
             lambda: self.reaching(

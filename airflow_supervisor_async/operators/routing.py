@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.branch import BaseBranchOperator
 
 from ..decisions import (
-    CONF_KEY,
     ROUTE_KEY,
     Outcome,
     Route,
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
     from ..decisions import MonitoringEvent
 
 __all__ = (
-    "CONF_KEY",
-    "ROUTE_KEY",
     "EndMonitoringOperator",
     "EvaluateProgramsOperator",
     "SupervisorTeardownOperator",
@@ -56,9 +53,13 @@ class SupervisorTeardownOperator(SupervisorStepOperator):
         super().__init__(**kwargs)
         self.route_task_id = route_task_id
 
+    def route(self, context: Context) -> str | None:
+        """The route end-monitoring chose, or None when it did not run."""
+        return context["ti"].xcom_pull(task_ids=self.route_task_id, key=ROUTE_KEY) if self.route_task_id else None
+
     def skip_unless_tearing_down(self, context: Context, what: str) -> None:
         """Raise ``AirflowSkipException`` when the job keeps running."""
-        route = context["ti"].xcom_pull(task_ids=self.route_task_id, key=ROUTE_KEY) if self.route_task_id else None
+        route = self.route(context)
         if not teardown_acts(route, stop_on_exit=self.cfg.stop_on_exit):
             raise AirflowSkipException(f"the job keeps running (route {route or 'keep'}): {what} left as is")
         self.skip_unless_this_run_drives_the_job(context, what)
