@@ -94,3 +94,23 @@ def test_the_check_sees_upward_imports() -> None:
     assert _imported_parts("from .. import errors\n", PurePosixPath("client/x.py")) == {"errors"}
     assert _imported_parts("from .errors import E\n", PurePosixPath("sync.py")) == {"errors"}
     assert all(_layer(p) > _layer("config") for p in ("client", "operators", "hooks"))
+
+
+def _private_airflow_imports(source: str, where: str) -> list[str]:
+    """Imports of Airflow modules Airflow keeps private (a path part starting with ``_``, e.g. ``_internal``)."""
+    found = []
+    for node in ast.walk(ast.parse(source, where)):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module or ""]
+        found += [f"{where}: {m}" for m in modules if m.split(".")[0] == "airflow" and "._" in m]
+    return found
+
+
+def test_no_private_airflow_module_is_imported() -> None:
+    """Airflow may move ``airflow.sdk.definitions._internal`` and the like in any release; the public
+    ``airflow.sdk`` (and the providers' compat layer) is what both supported Airflow versions keep."""
+    wrong = [w for p in sorted(PACKAGE.rglob("*.py")) for w in _private_airflow_imports(p.read_text(), str(p))]
+    assert not wrong, "private Airflow modules imported:\n" + "\n".join(wrong)
+    probe = "from airflow.sdk.definitions._internal.mixins import DependencyMixin\nimport airflow.sdk\n"
+    assert _private_airflow_imports(probe, "probe.py") == ["probe.py: airflow.sdk.definitions._internal.mixins"]

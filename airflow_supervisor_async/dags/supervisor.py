@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.definitions._internal.mixins import DependencyMixin
-
 from ..config import ConfigurationError, SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
 from ..config.loading import coerce_job
 from ..operators.lifecycle import (
@@ -81,13 +79,14 @@ def refuse_secrets_in_dag(cfg: SupervisorAirflowConfiguration) -> None:
         raise ConfigurationError(problems)
 
 
-class Supervisor(DependencyMixin):
+class Supervisor:
     """Add a supervisord job to ``dag``: ten tasks with stable ids, one property per step.
 
     Hook your own tasks in with ``>>`` on the properties, e.g. ``sup.evaluate_programs >> alert >>
     sup.restart_programs`` to alert before each restart, or ``restart_on_failure=False`` and
     ``sup.evaluate_programs >> my_recovery`` to replace the restart. The whole block chains like a
-    task: ``prepare >> sup >> report``.
+    task: ``prepare >> sup >> report``, ``[a, b] >> sup``, ``chain(prepare, sup, report)`` (between two blocks
+    write ``sup_a >> sup_b``: Airflow's ``chain()`` needs a task on one side).
 
     :param dag: the DAG to add the tasks to.
     :param cfg: the job; a ``SupervisorSSHAirflowConfiguration`` runs it on another host over SSH. A
@@ -246,12 +245,33 @@ class Supervisor(DependencyMixin):
         return [self.unconfigure_supervisor]
 
     def set_upstream(self, other: Any, edge_modifier: Any = None) -> None:
-        """Run ``other`` before the block."""
+        """Run ``other`` (a task, a block, or a list of them) before the block."""
         self.configure_supervisor.set_upstream(other, edge_modifier)
 
     def set_downstream(self, other: Any, edge_modifier: Any = None) -> None:
-        """Run ``other`` after the block."""
+        """Run ``other`` (a task, a block, or a list of them) after the block."""
         self.unconfigure_supervisor.set_downstream(other, edge_modifier)
+
+    def update_relative(self, other: Any, upstream: bool = True, edge_modifier: Any = None) -> None:
+        """Called by Airflow when a task is linked to the block; the links are on the block's tasks."""
+
+    # Airflow's operators are the same four methods on its (private) DependencyMixin; a block is not a task,
+    # so it implements them itself rather than inheriting a class from ``airflow.sdk.definitions._internal``.
+    def __rshift__(self, other: Any) -> Any:
+        self.set_downstream(other)
+        return other
+
+    def __lshift__(self, other: Any) -> Any:
+        self.set_upstream(other)
+        return other
+
+    def __rrshift__(self, other: Any) -> Supervisor:  # ``[a, b] >> sup``
+        self.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other: Any) -> Supervisor:  # ``[a, b] << sup``
+        self.set_downstream(other)
+        return self
 
 
 class SupervisorLocal(Supervisor):

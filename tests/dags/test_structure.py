@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("airflow")
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, chain
 
 from airflow_supervisor_async import (
     AirflowConfiguration,
@@ -90,6 +90,23 @@ def test_block_chains_like_a_task() -> None:
         before >> sup >> after
     assert sup.configure_supervisor.upstream_task_ids == {"before"}
     assert after.upstream_task_ids == {"job-unconfigure-supervisor"}
+
+
+def test_block_chains_with_lists_other_blocks_and_chain() -> None:
+    """``>>``/``<<`` with lists, between two blocks, and inside Airflow's ``chain()`` next to a task."""
+    with seed_dag() as dag:
+        b1, b2, a1, a2 = (EmptyOperator(task_id=name) for name in ("b1", "b2", "a1", "a2"))
+        first = Supervisor(dag=dag, cfg=seed_cfg(), task_id_prefix="first")
+        second = Supervisor(dag=dag, cfg=seed_cfg(), task_id_prefix="second")
+        assert ([b1, b2] >> first) is first
+        assert (first >> [a1, a2]) == [a1, a2]
+        first >> second
+        chain(a1, second, a2)
+        [b2] << second
+    assert first.configure_supervisor.upstream_task_ids == {"b1", "b2"}
+    assert first.unconfigure_supervisor.downstream_task_ids == {"a1", "a2", "second-configure-supervisor"}
+    assert second.configure_supervisor.upstream_task_ids == {"first-unconfigure-supervisor", "a1"}
+    assert second.unconfigure_supervisor.downstream_task_ids == {"a2", "b2"}
 
 
 def test_pool_and_operator_kwargs_reach_every_task() -> None:
