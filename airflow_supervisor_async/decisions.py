@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = (
     "CONF_KEY",
     "ROUTE_KEY",
+    "STEPS",
     "JobState",
     "MonitoringEvent",
     "Outcome",
@@ -38,6 +39,21 @@ __all__ = (
     "final_outcome",
     "job_state",
     "teardown_acts",
+)
+
+#: The ten steps of a job, in order, as (name used in task ids, ``Supervisor`` attribute). Task ids are
+#: ``<prefix>-<name>``; users' DAGs and airflow-supervisor's README depend on these names.
+STEPS: tuple[tuple[str, str], ...] = (
+    ("configure-supervisor", "configure_supervisor"),
+    ("start-supervisor", "start_supervisor"),
+    ("start-programs", "start_programs"),
+    ("check-programs", "check_programs"),
+    ("evaluate-programs", "evaluate_programs"),
+    ("restart-programs", "restart_programs"),
+    ("end-monitoring", "end_monitoring"),
+    ("stop-programs", "stop_programs"),
+    ("stop-supervisor", "stop_supervisor"),
+    ("unconfigure-supervisor", "unconfigure_supervisor"),
 )
 
 #: key of a DAG run's ``conf`` that carries the job's state into a continuing run

@@ -22,16 +22,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..decisions import STEPS as STEPS_AND_ATTRIBUTES
+
 if TYPE_CHECKING:
     import argparse
 
 __all__ = ("register", "run_demo")
 
 DAG_ID = "demo_supervisor"
-STEPS = (
-    "configure-supervisor", "start-supervisor", "start-programs", "check-programs", "evaluate-programs",
-    "restart-programs", "end-monitoring", "stop-programs", "stop-supervisor", "unconfigure-supervisor",
-)  # fmt: skip
+STEPS = tuple(step for step, _ in STEPS_AND_ATTRIBUTES)
 
 DAG_SOURCE = """
 from datetime import datetime, timedelta

@@ -95,7 +95,7 @@ GONE: dict[str, str] = {
     "UnixUserName": "a plain str (airflow.username)",
     "ProcessLogChunk": "SupervisorClient.tail_process_stdout_log / tail_process_stderr_log return a LogTail",
     "SSHOperatorArgs": "SSHConfiguration (`ssh:`); SSHOperator is not used, commands run over asyncssh",
-    "SupervisorTaskStep": "the step names in airflow_supervisor_async.dags.supervisor.STEPS",
+    "SupervisorTaskStep": "the step names in airflow_supervisor_async.decisions.STEPS",
     "check_supervisor_health": "`airflow-supervisor-async status CONFIG`, or "
     "SupervisorSyncClient(cfg).get_all_process_info()",
     **dict.fromkeys(

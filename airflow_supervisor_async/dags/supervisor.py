@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigurationError, SupervisorAirflowConfiguration, SupervisorSSHAirflowConfiguration
 from ..config.loading import coerce_job
+from ..decisions import STEPS
 from ..operators.lifecycle import (
     RemoveSupervisorConfigOperator,
     StartSupervisorOperator,
@@ -41,20 +42,6 @@ if TYPE_CHECKING:
     from ..config import SSHConfiguration
 
 __all__ = ("STEPS", "Supervisor", "SupervisorLocal", "SupervisorRemote")
-
-#: The steps, in order, as (step name used in task ids, attribute name).
-STEPS: tuple[tuple[str, str], ...] = (
-    ("configure-supervisor", "configure_supervisor"),
-    ("start-supervisor", "start_supervisor"),
-    ("start-programs", "start_programs"),
-    ("check-programs", "check_programs"),
-    ("evaluate-programs", "evaluate_programs"),
-    ("restart-programs", "restart_programs"),
-    ("end-monitoring", "end_monitoring"),
-    ("stop-programs", "stop_programs"),
-    ("stop-supervisor", "stop_supervisor"),
-    ("unconfigure-supervisor", "unconfigure_supervisor"),
-)
 
 
 def refuse_secrets_in_dag(cfg: SupervisorAirflowConfiguration) -> None:

@@ -10,15 +10,25 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.proc import processes_using
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 CLI = Path(sys.executable).with_name("airflow-supervisor-async")
 
 
-def leftovers() -> str:
-    """Processes the demo may have started (its paths all contain 'asa-demo')."""
-    found = subprocess.run(["pgrep", "-af", "asa-demo"], capture_output=True, text=True, check=False).stdout
-    return "\n".join(line for line in found.splitlines() if "pgrep" not in line)
+def demo_paths(out: str) -> tuple[Path, Path]:
+    """The Airflow home and supervisord working dir one demo printed (each demo has its own temp dirs)."""
+    home = out.split("Airflow home (SQLite): ", 1)[1].split()[0]
+    working_dir = out.split("supervisord in ", 1)[1].split()[0]
+    return Path(home), Path(working_dir)
+
+
+def leftovers(out: str) -> str:
+    """Processes left from the demo that printed ``out``: any whose command line, working directory or
+    environment names its Airflow home or working dir (supervisord, its programs, Airflow). Only this demo's
+    paths: a demo of another suite running on the machine is not this test's to judge."""
+    return "\n".join(processes_using(*demo_paths(out)))
 
 
 def test_demo_runs_the_job_and_cleans_up() -> None:
@@ -36,9 +46,10 @@ def test_demo_runs_the_job_and_cleans_up() -> None:
     ):
         assert expected in out, out
     assert "restart-programs         success" in out
-    home = out.split("Airflow home (SQLite): ", 1)[1].split()[0]
-    assert not Path(home).exists()
-    assert leftovers() == ""
+    home, working_dir = demo_paths(out)
+    assert not home.exists()
+    assert not working_dir.exists()
+    assert leftovers(out) == ""
 
 
 def test_ctrl_c_leaves_nothing_running() -> None:
@@ -53,9 +64,10 @@ def test_ctrl_c_leaves_nothing_running() -> None:
     assert any("RUNNING" in line for line in seen), "".join(seen)
     proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
     rest, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 130, "".join(seen) + rest
+    out = "".join(seen) + rest
+    assert proc.returncode == 130, out
     assert "interrupted" in rest
-    assert leftovers() == "", leftovers()
+    assert leftovers(out) == "", leftovers(out)
 
 
 def test_a_second_ctrl_c_does_not_skip_the_cleanup() -> None:
@@ -67,8 +79,7 @@ def test_a_second_ctrl_c_does_not_skip_the_cleanup() -> None:
         if "program report  RUNNING" in line:
             break
     out = "".join(seen)
-    home = Path(out.split("Airflow home (SQLite): ", 1)[1].split()[0])
-    working_dir = Path(out.split("supervisord in ", 1)[1].split()[0])
+    home, working_dir = demo_paths(out)
     assert working_dir.is_dir(), out
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C, while the first one's cleanup starts
@@ -82,4 +93,4 @@ def test_a_second_ctrl_c_does_not_skip_the_cleanup() -> None:
     assert "Traceback" not in rest
     assert not working_dir.exists()
     assert not home.exists()
-    assert leftovers() == "", leftovers()
+    assert leftovers(out) == "", leftovers(out)

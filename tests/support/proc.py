@@ -22,6 +22,7 @@ __all__ = (
     "open_fd_count",
     "open_fds",
     "process_state",
+    "processes_using",
     "stat_fields",
     "tcp_sockets",
 )
@@ -100,6 +101,27 @@ def descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
+
+
+def processes_using(*paths: str | Path) -> list[str]:
+    """Live processes (other than this one) whose command line, working directory or environment names one of
+    ``paths``, as ``"PID cmdline"`` lines. Environments of other users' processes are unreadable and skipped."""
+    needles = [os.fsencode(str(path)) for path in paths]
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid() or not alive(int(entry)):
+            continue
+        seen = b""
+        for name in ("cmdline", "environ"):
+            with contextlib.suppress(OSError):
+                seen += Path(f"/proc/{entry}/{name}").read_bytes() + b"\0"
+        with contextlib.suppress(OSError):
+            seen += os.fsencode(os.readlink(f"/proc/{entry}/cwd"))
+        if any(needle in seen for needle in needles):
+            with contextlib.suppress(OSError):
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{entry} {cmdline.strip()}")
+    return found
 
 
 def open_fds() -> dict[str, str]:
