@@ -31,6 +31,7 @@ __all__ = (
     "Outcome",
     "ProgramSnapshot",
     "Route",
+    "RouteChoice",
     "RunDates",
     "branches",
     "choose_route",
@@ -176,14 +177,26 @@ def branches(outcome: str | None, downstream: Iterable[str], end_task_id: str) -
     return [*failure_route, end_task_id]  # end-monitoring waits for the failure route, then ends the watch
 
 
+class RouteChoice(NamedTuple):
+    """End-monitoring's choice and why, in words for the task log."""
+
+    route: Route
+    why: str
+
+
 def choose_route(
     outcome: str | None, reason: str | None, state: JobState, *, maxretrigger: int | None, stop_on_exit: bool
-) -> Route:
+) -> RouteChoice:
     """Step 7: ``CONTINUE`` when the run's watch window ended while programs run and ``maxretrigger`` allows
     one more run; otherwise ``STOP`` with ``stop_on_exit``, else ``KEEP``."""
-    if outcome == Outcome.DEADLINE and reason == "window" and (maxretrigger is None or state.retrigger < maxretrigger):
-        return Route.CONTINUE
-    return Route.STOP if stop_on_exit else Route.KEEP
+    window_ended = outcome == Outcome.DEADLINE and reason == "window"
+    if window_ended and (maxretrigger is None or state.retrigger < maxretrigger):
+        limit = "no limit" if maxretrigger is None else f"maxretrigger {maxretrigger}"
+        return RouteChoice(Route.CONTINUE, f"the watch window ended: run {state.retrigger + 1} continues ({limit})")
+    ends = f"maxretrigger ({maxretrigger}) reached: the job ends here; " if window_ended else ""
+    if stop_on_exit:
+        return RouteChoice(Route.STOP, ends + "stop_on_exit: stop the programs and clean up")
+    return RouteChoice(Route.KEEP, ends + "stop_on_exit is off: the programs are left running")
 
 
 def teardown_acts(route: str | None, *, stop_on_exit: bool) -> bool:

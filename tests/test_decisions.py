@@ -119,7 +119,11 @@ def test_the_route_after_monitoring(
     route: Route,
 ) -> None:
     state = JobState(retrigger=retrigger, restarts=0)
-    assert choose_route(outcome, reason, state, maxretrigger=maxretrigger, stop_on_exit=stop_on_exit) is route
+    choice = choose_route(outcome, reason, state, maxretrigger=maxretrigger, stop_on_exit=stop_on_exit)
+    assert choice.route is route
+    # the task log says why, and says so when maxretrigger ended a job whose window ended
+    assert ("maxretrigger (5) reached" in choice.why) == (reason == "window" and route is not Route.CONTINUE)
+    assert ("left running" in choice.why) == (route is Route.KEEP)
 
 
 def test_the_stop_steps_act_on_stop_or_after_a_failure_upstream_with_stop_on_exit() -> None:

@@ -13,7 +13,6 @@ from airflow.providers.standard.operators.branch import BaseBranchOperator
 
 from ..decisions import (
     ROUTE_KEY,
-    Outcome,
     Route,
     branches,
     choose_route,
@@ -115,17 +114,15 @@ class EndMonitoringOperator(SupervisorStepOperator):
         payload = _monitoring_event(context, self.monitor_task_ids)
         outcome, reason = (payload["outcome"], payload.get("reason")) if payload else (None, None)
         state = self.inherited(context)
-        route = choose_route(
+        route, why = choose_route(
             outcome, reason, state, maxretrigger=self.cfg.maxretrigger, stop_on_exit=self.cfg.stop_on_exit
         )
         context["ti"].xcom_push(key=ROUTE_KEY, value=route.value)
-        self.log.info("outcome %s (%s) -> %s", outcome, reason or "-", route.value)
+        self.log.info("outcome %s (%s) -> %s: %s", outcome, reason or "-", route.value, why)
         if route is Route.CONTINUE:
             restarts = int(payload.get("restarts", state.restarts)) if payload else state.restarts
             # the new run takes the job's lease over from this one
             self._continue_job(context, continuation(state, restarts, context["dag_run"].run_id))
-        elif outcome == Outcome.DEADLINE and reason == "window":
-            self.log.info("maxretrigger (%s) reached: the job ends here", self.cfg.maxretrigger)
         return route.value
 
     def _continue_job(self, context: Context, conf: dict[str, Any]) -> None:
