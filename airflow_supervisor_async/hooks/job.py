@@ -91,11 +91,14 @@ class SupervisorStepMixin:
         return RunId(context["dag_run"].dag_id, context["dag_run"].run_id)
 
     def skip_unless_this_run_drives_the_job(self, context: Context, what: str) -> None:
-        """Raise ``AirflowSkipException`` when another DAG run holds the job's lease: its teardown is its own."""
+        """Raise ``AirflowSkipException`` when another DAG run holds the job's lease: its teardown is its own.
+
+        Reading the lease waits out an unreachable host like the step itself (``reaching``): a teardown that
+        starts during a partition must not fail on its first look at the host."""
         from ..host.lease import read_lease
         from ..version_compat import AirflowSkipException
 
-        holder = run_sync(lambda: self.with_host(lambda host: read_lease(host, self.cfg)))
+        holder = run_sync(lambda: self.reaching(lambda: self.with_host(lambda host: read_lease(host, self.cfg))))
         if holder is not None and holder != self.job_run(context):
             raise AirflowSkipException(f"the job is driven by {holder}: this run leaves {what} alone")
 
