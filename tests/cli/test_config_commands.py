@@ -99,6 +99,7 @@ def test_help_needs_neither_pydantic_models_nor_the_client() -> None:
     assert result.stdout.strip() == "[]", result.stderr
 
 
+@pytest.mark.slow
 def test_render_and_validate_work_without_airflow(good_config: Path) -> None:
     blocker = "import sys; sys.modules['airflow'] = None; from airflow_supervisor_async.cli.main import main; "
     result = run(python_args=("-c", blocker + f"sys.exit(main(['render', {str(good_config)!r}]))"))

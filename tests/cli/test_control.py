@@ -171,6 +171,7 @@ def test_user_mistakes_on_up_are_one_line_naming_the_field(make_job: Callable[..
     assert len(before_up.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_command_is_one_line_and_exit_130(make_job: Callable[..., Path]) -> None:
     config = make_job("  feed: {command: sleep 60}\n")
     (config.parent / "wd").mkdir()

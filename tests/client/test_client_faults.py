@@ -304,6 +304,7 @@ async def test_credentials(supervisord_factory: Callable[..., RunningSupervisord
             assert "pa55-word" not in in_url.describe()
 
 
+@pytest.mark.slow
 async def test_no_long_loop_steps(
     supervisord_factory: Callable[..., RunningSupervisord], fake: FakeSupervisord
 ) -> None:

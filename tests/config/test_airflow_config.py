@@ -207,6 +207,7 @@ def test_ssh_configuration_uses_remote_paths_and_needs_a_host() -> None:
         SSHConfiguration().require_target()
 
 
+@pytest.mark.slow
 def test_default_working_dir_is_stable() -> None:
     # The DAG processor, each task and the triggerer compute it in their own processes: it must not depend on
     # the process (hash seed, pid, time) nor on the order the programs are written in, only on which they are.

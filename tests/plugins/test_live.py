@@ -37,6 +37,7 @@ def supervisord_pid(cfg: SupervisorAirflowConfiguration) -> int:
     return int(cfg.resolved_pidfile.read_text().strip())
 
 
+@pytest.mark.slow
 async def test_a_stopped_supervisord_costs_only_its_own_jobs_the_timeout(local_job: Callable[..., Any]) -> None:
     from airflow_supervisor_async.plugins.live import read_jobs
 
