@@ -15,29 +15,18 @@ from typing import Any
 import pytest
 
 from tests.fixtures.jobs import short_tempdir
+from tests.support.airflow import job_dag_source
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
-DAG_SOURCE = """
-from datetime import datetime, timedelta
 
-from airflow.sdk import DAG
-
-from airflow_supervisor_async import Supervisor, SupervisorAirflowConfiguration
-
-cfg = SupervisorAirflowConfiguration(
-    working_dir={working_dir!r},
-    check_interval=timedelta(seconds=1),
-    # runs until the test creates the flag file (then 2 s more: startsecs), as long as the test needs
-    program={{"svc": {{
-        "command": "bash -c 'echo $$ >> {starts}; while [ ! -e {flag} ]; do sleep 0.2; done; sleep 2'"
-    }}}},
-)
-
-with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    Supervisor(dag=dag, cfg=cfg)
-{after}
-"""
+def job(dag_id: str, root: Path, name: str, after: str = "") -> str:
+    """A job whose program runs until the test creates ``<name>.flag`` (then 2 s more: startsecs); each start
+    appends its pid to ``<name>.starts``."""
+    starts, flag = root / f"{name}.starts", root / f"{name}.flag"
+    command = f"bash -c 'echo $$ >> {starts}; while [ ! -e {flag} ]; do sleep 0.2; done; sleep 2'"
+    cfg = {"working_dir": str(root / name), "check_interval": 1, "program": {"svc": {"command": command}}}
+    return job_dag_source(dag_id, cfg, after=after)
 
 
 def starts(path: Path) -> list[str]:
@@ -50,19 +39,9 @@ def test_overlapping_runs_wait_or_fail_clearly(airflow_cluster: Any) -> None:
     queued_dir, leased_dir = root / "queued", root / "leased"
     cluster = airflow_cluster
     try:
-        cluster.home.write_dag(
-            "ov_queued",
-            DAG_SOURCE.format(
-                dag_id="ov_queued",
-                working_dir=str(queued_dir),
-                starts=root / "queued.starts",
-                flag=root / "queued.flag",
-                after="",
-            ),
-        )
-        cluster.home.write_dag("ov_leased", DAG_SOURCE.format(
-            dag_id="ov_leased", working_dir=str(leased_dir), starts=root / "leased.starts", flag=root / "leased.flag",
-            after="dag.max_active_runs = 2  # the user raised it again: the lease still holds"))  # fmt: skip
+        cluster.home.write_dag("ov_queued", job("ov_queued", root, "queued"))
+        raised = "dag.max_active_runs = 2  # the user raised it again: the lease still holds"
+        cluster.home.write_dag("ov_leased", job("ov_leased", root, "leased", after=raised))
         for dag_id in ("ov_queued", "ov_leased"):
             cluster.wait_for_dag(dag_id, timeout=120)
 

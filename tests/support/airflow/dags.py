@@ -114,11 +114,12 @@ with DAG(
 """
 
 
-def job_dag_source(dag_id: str, cfg: Mapping[str, Any], **dag_args: Any) -> str:
+def job_dag_source(dag_id: str, cfg: Mapping[str, Any], *, after: str = "", **dag_args: Any) -> str:
     """Source of a DAG file ``dag_id`` with one supervisord job, as a user writes it.
 
     :param cfg: the job's configuration as plain data, as a YAML file would hold it (durations in seconds);
         with an ``ssh`` key it is a remote job (``SupervisorSSHAirflowConfiguration``).
+    :param after: statements appended at module level, after the ``with DAG(...)`` block (``dag`` is bound).
     :param dag_args: more ``DAG(...)`` keyword arguments, plain data (e.g. ``default_args={"retries": 1}``).
     """
     model = "SupervisorSSHAirflowConfiguration" if "ssh" in cfg else "SupervisorAirflowConfiguration"
@@ -133,4 +134,5 @@ cfg = {model}.model_validate({dict(cfg)!r})
 
 with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False, **{dag_args!r}) as dag:
     Supervisor(dag=dag, cfg=cfg)
+{after}
 """
