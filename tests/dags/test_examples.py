@@ -16,16 +16,13 @@ import pytest
 pytest.importorskip("airflow")
 
 from airflow_supervisor_async.cli import demo
+from tests.dags.test_structure import TEN_STEPS
 
 pytestmark = [pytest.mark.airflow, pytest.mark.airflow31, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
-# written out, not taken from the code under test: renaming a step is a breaking change
-TEN = [
-    "configure-supervisor", "start-supervisor", "start-programs", "check-programs", "evaluate-programs",
-    "restart-programs", "end-monitoring", "stop-programs", "stop-supervisor", "unconfigure-supervisor",
-]  # fmt: skip
+TEN = [step for step, _ in TEN_STEPS]  # written out in test_structure, not taken from the code under test
 
 PARSE = """
 import json, runpy, sys
